@@ -1,0 +1,43 @@
+"""pellucid: explain machine-learning models, locally and globally, behind one API.
+
+The public names are imported lazily, so ``import pellucid`` stays fast and optional dependencies are only
+needed by the explainers that use them.
+
+Examples
+--------
+>>> from pellucid import TabularExplainer  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from pellucid._version import __version__
+from pellucid.errors import PellucidError
+from pellucid.explanation import Explanation
+
+# public name -> module that defines it
+_LAZY = {
+    "BaseExplainer": "pellucid.explainers.base",
+    "LinearExplainer": "pellucid.explainers.linear",
+    "TreeExplainer": "pellucid.explainers.tree",
+    "KernelExplainer": "pellucid.explainers.kernel",
+    "TabularExplainer": "pellucid.explainers.tabular",
+    "SamplingPolicy": "pellucid.explainers.tabular",
+}
+
+__all__ = ["__version__", "Explanation", "PellucidError", *_LAZY]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'pellucid' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

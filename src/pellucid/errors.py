@@ -1,0 +1,125 @@
+"""The typed errors pellucid raises.
+
+Every error derives from :class:`PellucidError`, so ``except PellucidError`` catches anything pellucid
+raises on purpose. Each subclass also derives from the matching built-in (``ValueError``, ``TypeError``,
+``ImportError``) so code written against the old SDK's plain exceptions keeps working.
+
+Messages follow one template: what was expected, what was found, and what to do about it.
+"""
+
+from __future__ import annotations
+
+import importlib
+from types import ModuleType
+from typing import Any
+
+__all__ = [
+    "PellucidError",
+    "DataShapeError",
+    "DataValueError",
+    "EmptyDataError",
+    "UnsupportedInputError",
+    "ModelInterfaceError",
+    "ArgumentError",
+    "ExplanationFormatError",
+    "ExplanationVersionError",
+    "UnsafeArtifactError",
+    "TransformationError",
+    "MissingDependencyError",
+    "ServiceError",
+    "StoreError",
+    "require",
+]
+
+
+class PellucidError(Exception):
+    """Base class of every error pellucid raises on purpose."""
+
+
+class DataShapeError(PellucidError, ValueError):
+    """Data has the wrong number of rows, columns or dimensions."""
+
+
+class DataValueError(PellucidError, ValueError):
+    """Data holds values the model or the method cannot take (NaN, inf, non-numbers)."""
+
+
+class EmptyDataError(DataShapeError):
+    """Data has no rows or no columns."""
+
+
+class UnsupportedInputError(PellucidError, TypeError):
+    """The input's type is not one pellucid can read."""
+
+
+class ModelInterfaceError(PellucidError, TypeError):
+    """The model cannot be called the way the explainer needs."""
+
+
+class ArgumentError(PellucidError, ValueError):
+    """An argument has a value outside what the function accepts."""
+
+
+class ExplanationFormatError(PellucidError, ValueError):
+    """A saved explanation is corrupt, truncated or not a pellucid explanation."""
+
+
+class ExplanationVersionError(ExplanationFormatError):
+    """A saved explanation was written by a newer, incompatible format version."""
+
+
+class UnsafeArtifactError(PellucidError):
+    """A saved artifact failed its integrity checks or would need unsafe loading (pickle)."""
+
+
+class TransformationError(PellucidError, ValueError):
+    """Feature transformations cannot be mapped back to raw features."""
+
+
+class MissingDependencyError(PellucidError, ImportError):
+    """An optional dependency is not installed."""
+
+
+class ServiceError(PellucidError):
+    """A remote service (tracking server, scheduler) could not be reached or answered an error."""
+
+
+class StoreError(PellucidError):
+    """Reading or writing the explanation history failed."""
+
+
+def require(module: str, extra: str) -> ModuleType:
+    """Import an optional dependency or raise :class:`MissingDependencyError` naming the extra.
+
+    Parameters
+    ----------
+    module : str
+        Importable module name, e.g. ``"lightgbm"``.
+    extra : str
+        The pellucid extra that installs it, e.g. ``"lightgbm"``.
+
+    Returns
+    -------
+    module
+        The imported module.
+
+    Examples
+    --------
+    >>> np = require("numpy", "core")
+    """
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        raise MissingDependencyError(
+            f"this feature needs the optional package {module!r}, which is not installed "
+            f"(import failed: {exc}); install it with: pip install \"pellucid[{extra}]\""
+        ) from exc
+
+
+def describe(value: Any) -> str:
+    """Short description of a value's type and shape for error messages."""
+    shape = getattr(value, "shape", None)
+    name = type(value).__module__ + "." + type(value).__qualname__
+    if name.startswith("builtins."):
+        name = type(value).__qualname__
+    return f"{name} of shape {tuple(shape)}" if shape is not None else name

@@ -1,0 +1,220 @@
+"""The small base class every direct explainer derives from.
+
+A direct explainer is constructed as
+``Explainer(model, initialization_examples, features=None, classes=None, transformations=None, **options)``
+and offers ``explain_local(X) -> Explanation``, ``explain_global(X=None) -> Explanation`` and the classmethod
+``supports(model) -> bool`` that TabularExplainer uses to pick one.
+
+Subclasses implement :meth:`BaseExplainer._explain_rows`, returning a :class:`LocalResult`; the base class
+reads the input, checks it against the background, and builds the :class:`~pellucid.explanation.Explanation`.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import numpy as np
+
+from pellucid.data import Dataset, as_dataset
+from pellucid.errors import ArgumentError, DataShapeError
+from pellucid.explanation import CLASSIFICATION, Explanation
+from pellucid.model import ModelWrapper, model_type_name
+
+__all__ = ["BaseExplainer", "LocalResult"]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class LocalResult:
+    """What a direct explainer computes for a batch of rows.
+
+    Attributes
+    ----------
+    values : ndarray of shape (n_rows, n_features, n_outputs)
+    expected_values : ndarray of shape (n_outputs,)
+    model_output : ndarray of shape (n_rows, n_outputs), optional
+        The explained model output, in ``output_space``.
+    standard_errors : ndarray of shape (n_rows, n_features, n_outputs), optional
+    meta : dict
+        Facts for the explanation's meta (parameters used, notes).
+    """
+
+    values: np.ndarray
+    expected_values: np.ndarray
+    model_output: np.ndarray | None = None
+    standard_errors: np.ndarray | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+class BaseExplainer:
+    """Common behaviour of direct explainers.
+
+    Parameters
+    ----------
+    model : object or callable
+        The model to explain.
+    initialization_examples : array-like, optional
+        Background data (numpy, pandas, scipy.sparse or DenseData-like).
+    features : list of str, optional
+        Feature names; default the background's column names, else ``feature_<i>``.
+    classes : list, optional
+        Class labels of a classifier, one per model output.
+    transformations : optional
+        Feature transformations from raw to engineered features (see :mod:`pellucid.transformations`).
+    model_task : {"unknown", "classification", "regression"}
+        The model's task; inferred from its methods when "unknown".
+    """
+
+    method: ClassVar[str] = "base"
+    #: "probability", "log_odds", "margin" or "raw"; a subclass may set it per instance.
+    output_space: str = "raw"
+
+    def __init__(
+        self,
+        model: Any,
+        initialization_examples: Any = None,
+        features: list[str] | None = None,
+        classes: list[Any] | None = None,
+        transformations: Any = None,
+        *,
+        model_task: str = "unknown",
+    ) -> None:
+        if transformations is not None:
+            raise ArgumentError(
+                "transformations are not supported by this explainer yet; explain the engineered features "
+                "and map them with pellucid.transformations"
+            )
+        self.model = model
+        self.transformations = transformations
+        self.model_task = model_task
+        self.background: Dataset | None = None
+        if initialization_examples is not None:
+            self.background = as_dataset(initialization_examples, features, name="initialization_examples")
+        self.features = list(self.background.feature_names) if self.background is not None else (
+            [str(f) for f in features] if features is not None else None
+        )
+        self.classes = None if classes is None else list(classes)
+        self._notes: list[str] = list(self.background.notes) if self.background is not None else []
+
+    # ------------------------------------------------------------------ to implement
+    @classmethod
+    def supports(cls, model: Any) -> bool:
+        """True when this explainer can explain ``model``."""
+        raise NotImplementedError
+
+    def _explain_rows(self, rows: Dataset) -> LocalResult:
+        """Compute local values for ``rows`` (already validated)."""
+        raise NotImplementedError
+
+    def _task_and_classes(self) -> tuple[str, list | None]:
+        """The model's task and class labels."""
+        raise NotImplementedError
+
+    # ------------------------------------------------------------------ public API
+    def explain_local(self, evaluation_examples: Any) -> Explanation:
+        """Explain each row of ``evaluation_examples``.
+
+        Parameters
+        ----------
+        evaluation_examples : array-like of shape (n_rows, n_features) or (n_features,)
+            Rows to explain, in the same format as the background. A 1-D array is one row.
+
+        Returns
+        -------
+        Explanation
+            Local values of shape (n_rows, n_features, n_outputs) and the expected values.
+        """
+        rows = self._read_rows(evaluation_examples)
+        result = self._explain_rows(rows)
+        return self._build(rows, result)
+
+    def explain_global(self, evaluation_examples: Any = None, *, include_local: bool = True) -> Explanation:
+        """Explain the model overall: the mean absolute local value of each feature over the rows.
+
+        Parameters
+        ----------
+        evaluation_examples : array-like of shape (n_rows, n_features), optional
+            Rows to average over; default the background data.
+        include_local : bool, default True
+            Keep the local values in the explanation (the global view is derived from them); when False,
+            only the global values are kept.
+
+        Returns
+        -------
+        Explanation
+        """
+        if evaluation_examples is None:
+            if self.background is None:
+                raise ArgumentError("explain_global needs evaluation_examples when the explainer has no background")
+            evaluation_examples = self.background
+        explanation = self.explain_local(evaluation_examples)
+        if include_local:
+            return explanation
+        return Explanation(
+            method=explanation.method,
+            task=explanation.task,
+            features=explanation.features,
+            classes=explanation.classes,
+            global_values=explanation.global_values,
+            expected_values=explanation.expected_values,
+            meta=explanation.meta,
+            explanation_id=explanation.id,
+            is_raw=explanation.is_raw,
+        )
+
+    # ------------------------------------------------------------------ helpers for subclasses
+    def _read_rows(self, evaluation_examples: Any) -> Dataset:
+        names = self.features
+        rows = as_dataset(evaluation_examples, None, name="evaluation_examples")
+        expected = self._expected_n_features()
+        if expected is not None and rows.n_features != expected:
+            raise DataShapeError(
+                f"evaluation_examples must have {expected} features, like the data the explainer was built "
+                f"with; found {rows.n_features}"
+            )
+        if names is not None and len(names) == rows.n_features:
+            rows.feature_names = list(names)
+        return rows
+
+    def _expected_n_features(self) -> int | None:
+        if self.background is not None:
+            return self.background.n_features
+        if self.features is not None:
+            return len(self.features)
+        n_in = getattr(self.model, "n_features_in_", None)
+        return int(n_in) if n_in is not None else None
+
+    def _wrap_model(self, template: Dataset) -> ModelWrapper:
+        wrapper = ModelWrapper(self.model, template, model_task=self.model_task, classes=self.classes)
+        self._notes.extend(wrapper.notes)
+        return wrapper
+
+    def _parameters(self) -> dict[str, Any]:
+        """Parameters recorded in the explanation's meta; subclasses extend."""
+        return {}
+
+    def _build(self, rows: Dataset, result: LocalResult) -> Explanation:
+        task, classes = self._task_and_classes()
+        meta = {
+            "method": self.method,
+            "model_type": model_type_name(self.model),
+            "output_space": self.output_space,
+            "parameters": self._parameters(),
+            "notes": self._notes + rows.notes + list(result.meta.pop("notes", [])),
+        }
+        meta.update(result.meta)
+        return Explanation(
+            method=self.method,
+            task=task,
+            features=rows.feature_names,
+            classes=classes if task == CLASSIFICATION else None,
+            local_values=result.values,
+            expected_values=result.expected_values,
+            eval_data=rows.values,
+            model_output=result.model_output,
+            standard_errors=result.standard_errors,
+            meta=meta,
+        )

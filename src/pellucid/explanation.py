@@ -1,0 +1,633 @@
+"""The one Explanation type every pellucid explainer returns.
+
+An :class:`Explanation` holds arrays, never views of them:
+
+* ``local_values``: ndarray of shape (n_rows, n_features, n_outputs), or None for a global-only method;
+* ``global_values``: ndarray of shape (n_features, n_outputs), stored only for methods without local values
+  (for the others it is derived: the mean absolute local value over rows);
+* ``expected_values``: ndarray of shape (n_outputs,), the model's average output in the explained space.
+
+``n_outputs`` is fixed by the model's task: one per class for a classifier (binary too), one for a regressor.
+The SDK-compatible accessors (``local_importance_values``, ``get_ranked_global_names`` ...) are derived from
+these arrays on demand. Explanations save to versioned JSON (with an optional ``.npz`` beside it for large
+arrays); loading never runs code.
+
+Examples
+--------
+>>> import numpy as np
+>>> e = Explanation(method="example", task="regression", features=["a", "b"],
+...                 local_values=np.array([[[1.0], [-3.0]]]), expected_values=np.array([0.5]))
+>>> e.get_ranked_global_names()
+['b', 'a']
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import uuid
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from pellucid._version import __version__
+from pellucid.errors import ArgumentError, DataShapeError, ExplanationFormatError, ExplanationVersionError
+
+__all__ = ["Explanation", "FORMAT_VERSION", "CLASSIFICATION", "REGRESSION"]
+
+FORMAT_NAME = "pellucid.explanation"
+FORMAT_VERSION = 1
+CLASSIFICATION = "classification"
+REGRESSION = "regression"
+_TASKS = (CLASSIFICATION, REGRESSION)
+# Arrays with more elements than this go to the .npz side file when saving with large_arrays="auto".
+NPZ_THRESHOLD = 2_000_000
+_ARRAY_FIELDS = ("local_values", "global_values", "expected_values", "eval_data", "model_output", "standard_errors")
+
+
+def _as_float_array(name: str, value: Any, ndim: int) -> np.ndarray | None:
+    if value is None:
+        return None
+    array = np.asarray(value, dtype=np.float64)
+    if array.ndim != ndim:
+        raise DataShapeError(f"{name} must have {ndim} dimensions; found shape {array.shape}")
+    return array
+
+
+class Explanation:
+    """Local and/or global feature importances for one model, one method and one dataset.
+
+    Parameters
+    ----------
+    method : str
+        Name of the method that produced the values, e.g. ``"tree_shap"``.
+    task : {"classification", "regression"}
+        The model's task. It fixes ``n_outputs``: ``len(classes)`` for a classifier, 1 for a regressor.
+    features : sequence of str
+        Feature names, length n_features.
+    classes : sequence, optional
+        Class labels of a classifier, length n_outputs. Ignored (must be None) for a regressor.
+    local_values : array-like of shape (n_rows, n_features, n_outputs), optional
+        Local importance values (SHAP values, LIME weights ...).
+    global_values : array-like of shape (n_features, n_outputs), optional
+        Global importances for methods without local values (permutation importance, surrogates).
+        Must be None when ``local_values`` is given: the global view is then derived from them.
+    expected_values : array-like of shape (n_outputs,), optional
+        The expected model output (base value), one per output.
+    eval_data : array-like of shape (n_rows, n_features), optional
+        The explained rows, numeric or object, kept for plots and dashboards.
+    model_output : array-like of shape (n_rows, n_outputs), optional
+        The model's output for the explained rows, in the explained space (``meta["output_space"]``).
+    standard_errors : array-like of shape (n_rows, n_features, n_outputs), optional
+        Standard error of each local value, for sampled estimators.
+    meta : dict, optional
+        JSON-serialisable facts about how the values were computed: parameters, output space, and everything
+        pellucid did on the user's behalf (background summarised, rows sampled).
+    explanation_id : str, optional
+        Unique id; a new uuid4 when omitted.
+    is_raw : bool, default False
+        True when the features are raw (pre-transformation) features.
+    """
+
+    def __init__(
+        self,
+        *,
+        method: str,
+        task: str,
+        features: Sequence[str],
+        classes: Sequence[Any] | None = None,
+        local_values: Any = None,
+        global_values: Any = None,
+        expected_values: Any = None,
+        eval_data: Any = None,
+        model_output: Any = None,
+        standard_errors: Any = None,
+        meta: dict[str, Any] | None = None,
+        explanation_id: str | None = None,
+        is_raw: bool = False,
+    ) -> None:
+        if task not in _TASKS:
+            raise ArgumentError(f"task must be one of {_TASKS}; found {task!r}")
+        self.method = str(method)
+        self.task = task
+        self.features = [str(name) for name in features]
+        self.classes = None if classes is None else [_plain(c) for c in classes]
+        if task == REGRESSION and self.classes is not None:
+            raise ArgumentError("a regression explanation has no classes; found classes=" + repr(self.classes))
+        if task == CLASSIFICATION and not self.classes:
+            raise ArgumentError("a classification explanation needs its classes; found none")
+        self.local_values = _as_float_array("local_values", local_values, 3)
+        self._global_values = _as_float_array("global_values", global_values, 2)
+        if self.local_values is not None and self._global_values is not None:
+            raise ArgumentError("pass local_values or global_values, not both: the global view is derived")
+        if self.local_values is None and self._global_values is None:
+            raise ArgumentError("an explanation needs local_values or global_values; found neither")
+        self.expected_values = _as_float_array("expected_values", expected_values, 1)
+        self.eval_data = None if eval_data is None else _as_2d_data(eval_data)
+        self.model_output = _as_float_array("model_output", model_output, 2)
+        self.standard_errors = _as_float_array("standard_errors", standard_errors, 3)
+        self.meta: dict[str, Any] = _jsonable(dict(meta or {}))
+        self.meta.setdefault("pellucid_version", __version__)
+        self.id = explanation_id or str(uuid.uuid4())
+        self.is_raw = bool(is_raw)
+        self._check_shapes()
+
+    # ------------------------------------------------------------------ shapes
+    @property
+    def n_outputs(self) -> int:
+        """Number of outputs: classes for a classifier, 1 for a regressor."""
+        return len(self.classes) if self.classes is not None else 1
+
+    @property
+    def n_features(self) -> int:
+        """Number of features."""
+        return len(self.features)
+
+    @property
+    def n_rows(self) -> int:
+        """Number of explained rows (0 for a global-only explanation)."""
+        return 0 if self.local_values is None else self.local_values.shape[0]
+
+    def _check_shapes(self) -> None:
+        m, k = self.n_features, self.n_outputs
+        checks = []
+        if self.local_values is not None:
+            checks.append(("local_values", self.local_values.shape, (self.local_values.shape[0], m, k)))
+            n = self.local_values.shape[0]
+            if self.eval_data is not None:
+                checks.append(("eval_data", self.eval_data.shape, (n, m)))
+            if self.model_output is not None:
+                checks.append(("model_output", self.model_output.shape, (n, k)))
+            if self.standard_errors is not None:
+                checks.append(("standard_errors", self.standard_errors.shape, (n, m, k)))
+        if self._global_values is not None:
+            checks.append(("global_values", self._global_values.shape, (m, k)))
+        if self.expected_values is not None:
+            checks.append(("expected_values", self.expected_values.shape, (k,)))
+        for name, found, expected in checks:
+            if tuple(found) != tuple(expected):
+                raise DataShapeError(
+                    f"{name} must have shape {expected} for {m} features and {k} outputs ({self.task}); "
+                    f"found {tuple(found)}"
+                )
+
+    # ------------------------------------------------------------------ derived global views
+    @property
+    def global_values(self) -> np.ndarray:
+        """Global importance per feature and output, ndarray of shape (n_features, n_outputs).
+
+        The mean absolute local value over rows when local values exist, else the stored global values.
+        """
+        if self._global_values is not None:
+            return self._global_values
+        return np.abs(self.local_values).mean(axis=0)
+
+    @property
+    def model_task(self) -> str:
+        """The model's task (SDK name)."""
+        return self.task
+
+    @property
+    def is_engineered(self) -> bool:
+        """True when the features are engineered (not raw) features."""
+        return not self.is_raw
+
+    @property
+    def num_features(self) -> int:
+        """Number of features (SDK name)."""
+        return self.n_features
+
+    @property
+    def num_classes(self) -> int | None:
+        """Number of classes, None for a regressor (SDK name)."""
+        return None if self.classes is None else len(self.classes)
+
+    @property
+    def num_examples(self) -> int:
+        """Number of explained rows (SDK name)."""
+        return self.n_rows
+
+    @property
+    def expected_value(self) -> list[float]:
+        """Alias of :attr:`expected_values` as a list (shap name)."""
+        return self._require("expected_values").tolist()
+
+    @property
+    def global_importance_values(self) -> list[float]:
+        """Overall importance per feature in feature order: the mean over outputs of :attr:`per_class_values`."""
+        return self.global_values.mean(axis=1).tolist()
+
+    @property
+    def global_importance_rank(self) -> list[int]:
+        """Feature indices from most to least important overall."""
+        return _rank_desc(self.global_values.mean(axis=1)).tolist()
+
+    def get_ranked_global_names(self, top_k: int | None = None) -> list[str]:
+        """Feature names from most to least important overall, the first ``top_k`` when given."""
+        return [self.features[i] for i in self.global_importance_rank[: _top(top_k, self.n_features)]]
+
+    def get_ranked_global_values(self, top_k: int | None = None) -> list[float]:
+        """Overall importances sorted from highest to lowest, the first ``top_k`` when given."""
+        overall = self.global_values.mean(axis=1)
+        return overall[_rank_desc(overall)][: _top(top_k, self.n_features)].tolist()
+
+    def get_feature_importance_dict(self, top_k: int | None = None) -> dict[str, float]:
+        """Ordered mapping from feature name to overall importance, most important first."""
+        return dict(zip(self.get_ranked_global_names(top_k), self.get_ranked_global_values(top_k)))
+
+    @property
+    def per_class_values(self) -> list[list[float]]:
+        """Global importance per class, shape [n_classes][n_features] (classifiers only)."""
+        self._require_classes()
+        return self.global_values.T.tolist()
+
+    @property
+    def per_class_rank(self) -> list[list[int]]:
+        """Feature indices per class from most to least important."""
+        self._require_classes()
+        return _rank_desc(self.global_values.T).tolist()
+
+    def get_ranked_per_class_names(self, top_k: int | None = None) -> list[list[str]]:
+        """Per class, feature names from most to least important, shape [n_classes][top_k]."""
+        names = np.asarray(self.features, dtype=object)
+        return names[np.asarray(self.per_class_rank)][:, : _top(top_k, self.n_features)].tolist()
+
+    def get_ranked_per_class_values(self, top_k: int | None = None) -> list[list[float]]:
+        """Per class, global importances sorted from highest to lowest, shape [n_classes][top_k]."""
+        self._require_classes()
+        values = self.global_values.T
+        ordered = np.take_along_axis(values, _rank_desc(values), axis=1)
+        return ordered[:, : _top(top_k, self.n_features)].tolist()
+
+    # ------------------------------------------------------------------ local views (SDK layout)
+    def _sdk_local(self) -> np.ndarray:
+        local = self._require("local_values")
+        if self.task == CLASSIFICATION:
+            return np.moveaxis(local, 2, 0)  # [classes, rows, features]
+        return local[:, :, 0]  # [rows, features]
+
+    @property
+    def local_importance_values(self) -> list:
+        """Local values in the SDK's layout: [classes][rows][features] for a classifier, [rows][features] else."""
+        return self._sdk_local().tolist()
+
+    def get_local_importance_rank(self) -> list:
+        """Feature indices per row (and class) from highest to lowest local value, SDK layout."""
+        return _rank_desc(self._sdk_local()).tolist()
+
+    def get_ranked_local_names(self, top_k: int | None = None) -> list:
+        """Feature names per row (and class), highest local value first, SDK layout."""
+        names = np.asarray(self.features, dtype=object)
+        ranks = _rank_desc(self._sdk_local())[..., : _top(top_k, self.n_features)]
+        return names[ranks].tolist()
+
+    def get_ranked_local_values(self, top_k: int | None = None) -> list:
+        """Local values per row (and class) sorted from highest to lowest, SDK layout."""
+        values = self._sdk_local()
+        ordered = np.take_along_axis(values, _rank_desc(values), axis=-1)
+        return ordered[..., : _top(top_k, self.n_features)].tolist()
+
+    @property
+    def expected_values_list(self) -> list[float]:
+        """Expected values as a list, one per output."""
+        return self._require("expected_values").tolist()
+
+    # ------------------------------------------------------------------ selection and combination
+    def select_rows(self, rows: Any) -> Explanation:
+        """A new explanation holding only the given rows (indices, slice or boolean mask)."""
+        self._require("local_values")
+        picked = {}
+        for name in ("local_values", "eval_data", "model_output", "standard_errors"):
+            value = getattr(self, name)
+            picked[name] = None if value is None else value[rows]
+        return self._replace(**picked)
+
+    @classmethod
+    def concatenate(cls, explanations: Sequence[Explanation]) -> Explanation:
+        """Join the rows of explanations that share method, task, features, classes and expected values."""
+        if not explanations:
+            raise ArgumentError("concatenate needs at least one explanation; found none")
+        first = explanations[0]
+        for other in explanations[1:]:
+            if (other.features, other.classes, other.task) != (first.features, first.classes, first.task):
+                raise ArgumentError("explanations to concatenate must share features, classes and task")
+        joined = {}
+        for name in ("local_values", "eval_data", "model_output", "standard_errors"):
+            parts = [getattr(e, name) for e in explanations]
+            joined[name] = None if any(p is None for p in parts) else np.concatenate(parts, axis=0)
+        return first._replace(**joined)
+
+    def _replace(self, **changes: Any) -> Explanation:
+        state = {
+            "method": self.method,
+            "task": self.task,
+            "features": self.features,
+            "classes": self.classes,
+            "local_values": self.local_values,
+            "global_values": self._global_values,
+            "expected_values": self.expected_values,
+            "eval_data": self.eval_data,
+            "model_output": self.model_output,
+            "standard_errors": self.standard_errors,
+            "meta": copy.deepcopy(self.meta),
+            "is_raw": self.is_raw,
+        }
+        state.update(changes)
+        return Explanation(**state)
+
+    # ------------------------------------------------------------------ comparison
+    def equals(self, other: Explanation, *, rtol: float = 0.0, atol: float = 0.0) -> bool:
+        """True when both explanations hold the same names, meta and arrays (within the tolerances)."""
+        if not isinstance(other, Explanation):
+            return False
+        same_header = (
+            self.method == other.method
+            and self.task == other.task
+            and self.features == other.features
+            and self.classes == other.classes
+            and self.is_raw == other.is_raw
+            and self.meta == other.meta
+        )
+        if not same_header:
+            return False
+        for name in ("local_values", "_global_values", "expected_values", "model_output", "standard_errors"):
+            mine, theirs = getattr(self, name), getattr(other, name)
+            if (mine is None) != (theirs is None):
+                return False
+            if mine is not None and (
+                mine.shape != theirs.shape or not np.allclose(mine, theirs, rtol=rtol, atol=atol, equal_nan=True)
+            ):
+                return False
+        return _data_equal(self.eval_data, other.eval_data)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Explanation) and self.id == other.id and self.equals(other)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        kind = f"{self.n_rows} rows" if self.local_values is not None else "global"
+        return (
+            f"Explanation(method={self.method!r}, task={self.task!r}, {self.n_features} features, "
+            f"{self.n_outputs} outputs, {kind})"
+        )
+
+    # ------------------------------------------------------------------ serialisation
+    def to_dict(self, *, arrays: dict[str, np.ndarray] | None = None, npz_threshold: int | None = None) -> dict:
+        """A JSON-serialisable dict of the explanation.
+
+        Arrays larger than ``npz_threshold`` elements are not inlined: they are put into ``arrays`` (to be
+        written to an ``.npz`` file) and referenced by name and SHA-256.
+        """
+        document: dict[str, Any] = {
+            "format": FORMAT_NAME,
+            "format_version": FORMAT_VERSION,
+            "id": self.id,
+            "method": self.method,
+            "task": self.task,
+            "features": self.features,
+            "classes": self.classes,
+            "is_raw": self.is_raw,
+            "meta": _jsonable(self.meta),
+        }
+        for name in _ARRAY_FIELDS:
+            value = self._global_values if name == "global_values" else getattr(self, name)
+            if value is None:
+                document[name] = None
+            elif arrays is not None and npz_threshold is not None and value.size > npz_threshold and value.dtype != object:
+                arrays[name] = value
+                document[name] = {"npz": name, "sha256": _array_digest(value)}
+            else:
+                document[name] = _encode_array(value)
+        return document
+
+    @classmethod
+    def from_dict(cls, document: Any, *, arrays: Any = None) -> Explanation:
+        """Rebuild an explanation from :meth:`to_dict`'s output; validates format and version."""
+        if not isinstance(document, dict) or document.get("format") != FORMAT_NAME:
+            raise ExplanationFormatError(
+                f"expected a {FORMAT_NAME!r} document; found "
+                + (f"format {document.get('format')!r}" if isinstance(document, dict) else type(document).__name__)
+            )
+        version = document.get("format_version")
+        if not isinstance(version, int) or version < 1:
+            raise ExplanationFormatError(f"expected an integer format_version >= 1; found {version!r}")
+        if version > FORMAT_VERSION:
+            raise ExplanationVersionError(
+                f"this explanation was written in format version {version}, newer than the version {FORMAT_VERSION} "
+                f"this pellucid {__version__} reads; upgrade pellucid to load it"
+            )
+        try:
+            fields = {name: _decode_field(name, document.get(name), arrays) for name in _ARRAY_FIELDS}
+            return cls(
+                method=document["method"],
+                task=document["task"],
+                features=document["features"],
+                classes=document.get("classes"),
+                meta=document.get("meta") or {},
+                explanation_id=document.get("id"),
+                is_raw=bool(document.get("is_raw", False)),
+                **fields,
+            )
+        except ExplanationFormatError:
+            raise
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ExplanationFormatError(f"the explanation document is corrupt: {type(exc).__name__}: {exc}") from exc
+
+    def to_json(self) -> str:
+        """The explanation as one JSON string (every array inline)."""
+        return json.dumps(self.to_dict(), allow_nan=False, separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> Explanation:
+        """Rebuild an explanation from :meth:`to_json`'s output."""
+        try:
+            document = json.loads(text)
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise ExplanationFormatError(f"expected explanation JSON; the text does not parse: {exc}") from exc
+        return cls.from_dict(document)
+
+    def save(self, path: str | Path, *, large_arrays: str = "auto") -> Path:
+        """Write the explanation to ``path`` (JSON), with large arrays in ``path`` + ``.npz`` beside it.
+
+        Parameters
+        ----------
+        path : str or Path
+            Target file, conventionally ending in ``.json``.
+        large_arrays : {"auto", "inline"}
+            ``"auto"`` moves arrays above two million elements to the ``.npz`` file; ``"inline"`` never does.
+
+        Returns
+        -------
+        Path
+            The JSON file written.
+        """
+        if large_arrays not in ("auto", "inline"):
+            raise ArgumentError(f"large_arrays must be 'auto' or 'inline'; found {large_arrays!r}")
+        path = Path(path)
+        arrays: dict[str, np.ndarray] = {}
+        document = self.to_dict(arrays=arrays, npz_threshold=NPZ_THRESHOLD if large_arrays == "auto" else None)
+        npz_path = path.with_name(path.name + ".npz")
+        if arrays:
+            with open(npz_path, "wb") as handle:
+                np.savez(handle, **arrays)
+            document["npz_file"] = npz_path.name
+        path.write_text(json.dumps(document, allow_nan=False, separators=(",", ":")), encoding="utf-8")
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path) -> Explanation:
+        """Read an explanation written by :meth:`save`. Never unpickles anything."""
+        path = Path(path)
+        try:
+            document = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise ExplanationFormatError(f"expected explanation JSON in {path}; it does not parse: {exc}") from exc
+        arrays = None
+        if isinstance(document, dict) and document.get("npz_file"):
+            npz_path = path.with_name(Path(document["npz_file"]).name)
+            try:
+                with np.load(npz_path, allow_pickle=False) as npz:
+                    arrays = {name: npz[name] for name in npz.files}
+            except (OSError, ValueError) as exc:
+                raise ExplanationFormatError(f"the array file {npz_path} of {path} cannot be read: {exc}") from exc
+        return cls.from_dict(document, arrays=arrays)
+
+    # ------------------------------------------------------------------ helpers
+    def _require(self, name: str) -> np.ndarray:
+        value = getattr(self, name)
+        if value is None:
+            raise ArgumentError(f"this {self.method} explanation has no {name}")
+        return value
+
+    def _require_classes(self) -> None:
+        if self.classes is None:
+            raise ArgumentError("per-class views need a classification explanation; this one is a regression")
+
+
+# ---------------------------------------------------------------------- module helpers
+def _top(top_k: int | None, n: int) -> int:
+    if top_k is None:
+        return n
+    if isinstance(top_k, bool) or not isinstance(top_k, (int, np.integer)) or top_k < 1:
+        raise ArgumentError(f"top_k must be a positive integer or None; found {top_k!r}")
+    return int(top_k)
+
+
+def _rank_desc(values: np.ndarray) -> np.ndarray:
+    """Indices sorting the last axis from highest to lowest; ties keep feature order."""
+    return np.argsort(-values, axis=-1, kind="stable")
+
+
+def _plain(value: Any) -> Any:
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _as_2d_data(value: Any) -> np.ndarray:
+    array = np.asarray(value)
+    if array.ndim != 2:
+        raise DataShapeError(f"eval_data must have 2 dimensions; found shape {array.shape}")
+    if array.dtype.kind in "biuf":
+        return array.astype(np.float64, copy=False)
+    return array.astype(object)
+
+
+def _data_equal(a: np.ndarray | None, b: np.ndarray | None) -> bool:
+    if a is None or b is None:
+        return a is None and b is None
+    if a.shape != b.shape or (a.dtype == object) != (b.dtype == object):
+        return False
+    if a.dtype == object:
+        return all(_same_cell(x, y) for x, y in zip(a.ravel(), b.ravel()))
+    return bool(np.array_equal(a, b, equal_nan=True))
+
+
+def _same_cell(x: Any, y: Any) -> bool:
+    if isinstance(x, float) and isinstance(y, float) and np.isnan(x) and np.isnan(y):
+        return True
+    return x == y
+
+
+_NON_FINITE = {"NaN": np.nan, "Infinity": np.inf, "-Infinity": -np.inf}
+
+
+def _encode_array(array: np.ndarray) -> dict[str, Any]:
+    if array.dtype == object:
+        data = [_encode_cell(cell) for cell in array.ravel()]
+        return {"dtype": "object", "shape": list(array.shape), "data": data}
+    flat = array.ravel()
+    if np.isfinite(flat).all():
+        data = flat.tolist()
+    else:
+        data = [v if np.isfinite(v) else ("NaN" if np.isnan(v) else ("Infinity" if v > 0 else "-Infinity"))
+                for v in flat.tolist()]
+    return {"dtype": "float64", "shape": list(array.shape), "data": data}
+
+
+def _encode_cell(cell: Any) -> Any:
+    cell = _plain(cell)
+    if cell is None or isinstance(cell, (str, bool, int)):
+        return cell
+    if isinstance(cell, float):
+        return cell if np.isfinite(cell) else {"float": "NaN" if np.isnan(cell) else ("Infinity" if cell > 0 else "-Infinity")}
+    return str(cell)
+
+
+def _decode_cell(cell: Any) -> Any:
+    if isinstance(cell, dict):
+        return float(_NON_FINITE[cell["float"]])
+    return cell
+
+
+def _decode_field(name: str, encoded: Any, arrays: Any) -> np.ndarray | None:
+    if encoded is None:
+        return None
+    if not isinstance(encoded, dict):
+        raise ExplanationFormatError(f"field {name!r} must be an encoded array; found {type(encoded).__name__}")
+    if "npz" in encoded:
+        if arrays is None or encoded["npz"] not in arrays:
+            raise ExplanationFormatError(f"field {name!r} lives in the .npz side file, which is missing")
+        array = np.asarray(arrays[encoded["npz"]])
+        if _array_digest(array) != encoded.get("sha256"):
+            raise ExplanationFormatError(f"field {name!r} in the .npz side file fails its SHA-256 check")
+        return array
+    shape = tuple(int(s) for s in encoded["shape"])
+    data = encoded["data"]
+    if not isinstance(data, list) or int(np.prod(shape)) != len(data):
+        raise ExplanationFormatError(
+            f"field {name!r} must hold {int(np.prod(shape))} values for shape {shape}; "
+            f"found {len(data) if isinstance(data, list) else type(data).__name__}"
+        )
+    if encoded.get("dtype") == "object":
+        return np.array([_decode_cell(c) for c in data], dtype=object).reshape(shape)
+    values = [(_NON_FINITE[v] if isinstance(v, str) else v) for v in data]
+    return np.asarray(values, dtype=np.float64).reshape(shape)
+
+
+def _array_digest(array: np.ndarray) -> str:
+    contiguous = np.ascontiguousarray(array)
+    digest = hashlib.sha256(str((contiguous.dtype.str, contiguous.shape)).encode())
+    digest.update(contiguous.tobytes())
+    return digest.hexdigest()
+
+
+def _jsonable(value: Any) -> Any:
+    """Turn numpy scalars, arrays and tuples inside ``meta`` into JSON types."""
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return _jsonable(value.tolist())
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, float) and not np.isfinite(value):
+        return str(value)
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    return str(value)
