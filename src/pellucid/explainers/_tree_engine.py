@@ -20,33 +20,45 @@ from pellucid.explainers._tree_shap_numba import (
     shapley_weights,
 )
 
-__all__ = ["PathDependentEngine", "TABLE_BUDGET_BYTES", "ROW_CHUNK_BYTES", "pick_table_leaves", "row_chunks", "n_chunks"]
+__all__ = ["PathDependentEngine", "TABLE_BUDGET_BYTES", "MAX_TABLE_D", "ROW_CHUNK_BYTES", "pick_table_leaves",
+           "row_chunks", "n_chunks", "worth_d"]
 
 logger = logging.getLogger(__name__)
 
 #: Memory allowed for per-leaf FastTreeSHAP-v2 tables of one model (bytes).
-TABLE_BUDGET_BYTES = 256 * 2**20
+TABLE_BUDGET_BYTES = 128 * 2**20
 #: Largest number of distinct path features for which a leaf gets a table (2**16 values).
 MAX_TABLE_D = 16
+#: A leaf with d path features gets a table once TABLE_PAYBACK * 2**d <= d * rows explained: building it
+#: costs about 3d per entry, and it saves about 0.4 d**2 per row over the v1 recurrence.
+TABLE_PAYBACK = 8
 #: Target size of one chunk of output rows (bytes), bounding temporary memory.
 ROW_CHUNK_BYTES = 64 * 2**20
 
 
-def pick_table_leaves(leaf_d: np.ndarray, bytes_per_entry: int, entries_per_pattern: int, budget: int,
+def worth_d(n_rows: int) -> int:
+    """Largest number of path features whose 2^d table pays for itself over ``n_rows`` rows."""
+    d = 0
+    while d < 62 and TABLE_PAYBACK * 2 ** (d + 1) <= (d + 1) * n_rows:
+        d += 1
+    return d
+
+
+def pick_table_leaves(leaf_d: np.ndarray, entries_per_pattern: int, budget_bytes: int,
                       max_d: int) -> tuple[np.ndarray, int]:
-    """Give tables to the leaves with the fewest path features while the budget allows.
+    """Give tables to the leaves with the fewest path features (at most ``max_d``) while the budget allows.
 
     Returns
     -------
     (ndarray of shape (n_nodes,), int)
-        ``table_start`` (-1 for nodes without a table) and the number of table entries.
+        ``table_start`` (-1 for nodes without a table) and the number of float64 table entries.
     """
     leaves = np.flatnonzero(leaf_d >= 0)
     depth = leaf_d[leaves].astype(np.int64)
     sizes = entries_per_pattern * (np.int64(1) << np.minimum(depth, 62))
     order = np.argsort(depth, kind="stable")
-    cumulative = np.cumsum(sizes[order]) * bytes_per_entry
-    chosen = order[(cumulative <= budget) & (depth[order] <= max_d)]
+    cumulative = np.cumsum(sizes[order]) * 8
+    chosen = order[(cumulative <= budget_bytes) & (depth[order] <= max_d)]
     table_start = np.full(len(leaf_d), -1, np.int64)
     starts = np.concatenate([[0], np.cumsum(sizes[chosen])[:-1]]).astype(np.int64)
     table_start[leaves[chosen]] = starts
@@ -72,28 +84,36 @@ class PathDependentEngine:
     Parameters
     ----------
     ensemble : TreeEnsemble
-    table_budget_bytes : int
-        Memory for FastTreeSHAP-v2 tables; leaves beyond it use the v1 recurrence.
+    table_budget_bytes : int, optional
+        Memory for FastTreeSHAP-v2 tables (default ``TABLE_BUDGET_BYTES``); leaves beyond it use the v1
+        recurrence, as do leaves whose table would cost more to build than it saves for the rows explained.
     """
 
-    def __init__(self, ensemble: TreeEnsemble, *, table_budget_bytes: int = TABLE_BUDGET_BYTES) -> None:
+    def __init__(self, ensemble: TreeEnsemble, *, table_budget_bytes: int | None = None) -> None:
         self.ensemble = ensemble
-        self.table_budget_bytes = table_budget_bytes
-        self.notes: list[str] = []
+        self.table_budget_bytes = TABLE_BUDGET_BYTES if table_budget_bytes is None else table_budget_bytes
+        self.rows_explained = 0
         self._layout: dict[str, np.ndarray] | None = None
         self._tables: tuple[np.ndarray, np.ndarray] | None = None
+        self._table_d = -1
+        self._note = ""
+
+    @property
+    def notes(self) -> list[str]:
+        """How the last call computed its values (tables or the v1 recurrence)."""
+        return [self._note] if self._note else []
 
     # ------------------------------------------------------------------ precomputation
     @property
     def layout(self) -> dict[str, np.ndarray]:
         """Per-node path facts (see :func:`path_layout`), computed once."""
         if self._layout is None:
-            layout = path_layout(self.ensemble, self.ensemble.max_depth)
+            e = self.ensemble
+            layout = path_layout(e, e.max_depth)
             max_d = int(layout["leaf_d"].max(initial=0))
             layout["w1"] = shapley_weights(max_d)
             layout["w2"] = interaction_weights(max_d)
             layout["max_d"] = np.int64(max_d)
-            e = self.ensemble
             layout["tree_max_d"] = np.maximum.reduceat(layout["leaf_d"], e.tree_start[:-1]).astype(np.int32)
             layout["max_tree_nodes"] = np.int64(np.diff(e.tree_start).max())
             self._layout = layout
@@ -104,29 +124,45 @@ class PathDependentEngine:
         e = self.ensemble
         return e.base_offset + e.value[e.tree_start[:-1]].sum(axis=0)
 
-    def _ensure_tables(self) -> tuple[np.ndarray, np.ndarray]:
-        if self._tables is None:
-            layout = self.layout
-            leaf_d = layout["leaf_d"]
-            table_start, n_entries = pick_table_leaves(leaf_d, 8, 1, self.table_budget_bytes, MAX_TABLE_D)
+    def _ensure_tables(self, n_rows: int) -> tuple[np.ndarray, np.ndarray]:
+        """Tables for the leaves that repay them over all rows explained so far (rebuilt as that grows)."""
+        layout = self.layout
+        leaf_d = layout["leaf_d"]
+        self.rows_explained += n_rows
+        cut = min(worth_d(self.rows_explained), MAX_TABLE_D)
+        if self._tables is None or cut > self._table_d:
+            table_start, n_entries = pick_table_leaves(leaf_d, 1, self.table_budget_bytes, cut)
             table = np.zeros(max(n_entries, 1))
-            leaves = np.flatnonzero(table_start >= 0)
-            fill_path_tables(leaves, leaf_d, layout["path_start"], layout["path_zero"], table_start, table,
+            chosen = np.flatnonzero(table_start >= 0)
+            fill_path_tables(chosen, leaf_d, layout["path_start"], layout["path_zero"], table_start, table,
                              layout["w1"])
-            n_leaves = int((leaf_d >= 0).sum())
-            if len(leaves) == n_leaves:
-                note = (f"FastTreeSHAP-v2 path tables for all {n_leaves} leaves "
-                        f"({n_entries * 8 / 2**20:.1f} MiB)")
-            else:
-                deepest = int(leaf_d.max())
-                note = (f"FastTreeSHAP-v2 path tables for {len(leaves)} of {n_leaves} leaves "
-                        f"({n_entries * 8 / 2**20:.1f} MiB); the other {n_leaves - len(leaves)} leaves (paths with "
-                        f"up to {deepest} distinct features, whose 2^d tables would exceed the "
-                        f"{self.table_budget_bytes / 2**20:.0f} MiB budget) use the v1 recurrence")
-            self.notes.append(note)
-            logger.info(note)
-            self._tables = (table_start, table)
+            self._tables, self._table_d = (table_start, table), cut
+            self._note = self._describe_tables(leaf_d, table_start, n_entries, cut)
+            logger.info(self._note)
         return self._tables
+
+    def _describe_tables(self, leaf_d: np.ndarray, table_start: np.ndarray, n_entries: int, cut: int) -> str:
+        leaves = leaf_d >= 0
+        n_leaves = int(leaves.sum())
+        tabled = int((table_start >= 0).sum())
+        size = f"{n_entries * 8 / 2**20:.1f} MiB"
+        if tabled == n_leaves:
+            return f"FastTreeSHAP-v2 path tables for all {n_leaves} leaves ({size})"
+        deferred = int((leaves & (leaf_d > cut) & (leaf_d <= MAX_TABLE_D)).sum())
+        too_big = n_leaves - tabled - deferred
+        reasons = []
+        if too_big:
+            reasons.append(
+                f"{too_big} with paths of up to {int(leaf_d.max())} distinct features, whose 2^d tables would not "
+                f"fit in memory (at most {MAX_TABLE_D} features, {self.table_budget_bytes / 2**20:.0f} MiB)"
+            )
+        if deferred:
+            reasons.append(
+                f"{deferred} whose tables would not repay their cost over the {self.rows_explained} rows explained "
+                "so far"
+            )
+        return (f"FastTreeSHAP-v2 path tables for {tabled} of {n_leaves} leaves ({size}); the other "
+                f"{n_leaves - tabled} leaves use the v1 recurrence: " + "; ".join(reasons))
 
     # ------------------------------------------------------------------ values
     def _common_args(self) -> tuple:
@@ -148,7 +184,7 @@ class PathDependentEngine:
         """
         e = self.ensemble
         rows = e.cast_rows(X)
-        table_start, table = self._ensure_tables()
+        table_start, table = self._ensure_tables(rows.shape[0])
         phi = np.zeros((rows.shape[0], e.n_features, e.n_outputs))
         for start, stop in row_chunks(rows.shape[0], e.n_features * e.n_outputs * 8):
             shap_path_dependent(rows[start:stop], phi[start:stop], n_chunks(stop - start), *self._common_args(),

@@ -157,7 +157,9 @@ class TreeExplainer(BaseExplainer):
             )
         self.output_space = self.info.output_space
         self._notes.extend(self.info.notes)
-        self._ensemble: TreeEnsemble | None = None
+        # sklearn models are always explained from the extracted trees: read them now, so that an
+        # unsupported split fails here rather than at the first explain call
+        self._ensemble: TreeEnsemble | None = None if self._uses_native() else extract_ensemble(model)
         self._path_engine: PathDependentEngine | None = None
         self._interventional_engine: Any = None
 
@@ -243,6 +245,8 @@ class TreeExplainer(BaseExplainer):
             ) from exc
 
     def _explain_rows(self, rows: Dataset) -> LocalResult:
+        if not self._uses_native():
+            self._numeric(rows, "evaluation_examples")
         model_output = self._model_output(rows)
         notes: list[str] = []
         if self._uses_native():
@@ -257,22 +261,21 @@ class TreeExplainer(BaseExplainer):
             engine = self._path_dependent()
             values = engine.shap_values(self._numeric(rows, "evaluation_examples"))
             expected = engine.expected_value()
-            notes.extend(note for note in engine.notes if note not in self._notes)
+            notes.extend(engine.notes)
             algorithm = "pellucid path-dependent TreeSHAP"
         else:
             engine = self._interventional()
             values = engine.shap_values(self._numeric(rows, "evaluation_examples"))
             expected = engine.expected_value
-            notes.extend(note for note in engine.notes if note not in self._notes)
+            notes.extend(engine.notes)
             algorithm = "pellucid interventional TreeSHAP"
-        self._notes.extend(notes)
         values, expected, model_output = self._to_explained(values, expected, model_output)
         error = float(np.abs(values.sum(axis=1) + expected - model_output).max(initial=0.0))
         return LocalResult(
             values=values,
             expected_values=expected,
             model_output=model_output,
-            meta={"notes": [], "algorithm": algorithm, "max_additivity_error": error},
+            meta={"notes": notes, "algorithm": algorithm, "max_additivity_error": error},
         )
 
     def _to_explained(self, values: np.ndarray, expected: np.ndarray,
