@@ -254,13 +254,37 @@ def test_path_dependent_matches_brute_force(kind):
         np.testing.assert_allclose(values[r][:, -reference.shape[1]:], reference, atol=1e-4 if "xgb" in kind else 1e-9)
 
 
-def test_own_kernel_matches_native_lightgbm_and_xgboost():
+def test_own_kernel_matches_native_tree_shap_of_each_library():
+    from pellucid.explainers._tree_models import native_shap
+
     for kind in ("lgb_multi", "xgb_binary", "cb_multi"):
         fitted, X = model(kind)
-        native = TreeExplainer(fitted).explain_local(X[:50])
-        engine = PathDependentEngine(extract_ensemble(fitted))
-        np.testing.assert_allclose(engine.shap_values(X[:50]), native.local_values[:, :, -engine.ensemble.n_outputs:],
-                                   atol=1e-4 if kind.startswith("xgb") else 1e-9)
+        explainer = TreeExplainer(fitted)
+        explanation = explainer.explain_local(X[:50])
+        assert explanation.meta["algorithm"] == "pellucid path-dependent TreeSHAP"
+        native, expected = native_shap(fitted, explainer.info, X[:50], 50)
+        k = native.shape[2]
+        np.testing.assert_allclose(explanation.local_values[:, :, -k:], native, atol=1e-5, rtol=1e-6)
+        np.testing.assert_allclose(explanation.expected_values[-k:], expected, atol=1e-5, rtol=1e-6)
+
+
+def test_native_fallback_for_categorical_inputs():
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"colour": pd.Categorical(rng.choice(["red", "green", "blue"], 300)),
+                          "size": rng.normal(size=300), "weight": rng.normal(size=300)})
+    target = (frame["colour"] == "red").astype(int) + (frame["size"] > 0)
+    fitted_lgb = lgb.LGBMClassifier(n_estimators=10, num_leaves=8, verbose=-1).fit(frame, target)
+    fitted_xgb = xgb.XGBClassifier(n_estimators=10, max_depth=3, enable_categorical=True, n_jobs=1).fit(frame, target)
+    for fitted, library in ((fitted_lgb, "LightGBM"), (fitted_xgb, "XGBoost")):
+        explanation = TreeExplainer(fitted).explain_local(frame.iloc[:20])
+        assert explanation.meta["algorithm"] == f"{library}'s native path-dependent TreeSHAP"
+        reference = shap.TreeExplainer(fitted).shap_values(frame.iloc[:20])
+        _compare(explanation.local_values, reference)
+        total = explanation.local_values.sum(axis=1) + explanation.expected_values
+        np.testing.assert_allclose(total, explanation.model_output, atol=1e-5)
+    # interventional values need pellucid's own reading of the trees, which refuses categorical splits clearly
+    with pytest.raises(ModelInterfaceError, match="categorical splits"):
+        TreeExplainer(fitted_xgb, frame.iloc[:20], feature_perturbation="interventional")
 
 
 def test_tables_and_v1_recurrence_agree():

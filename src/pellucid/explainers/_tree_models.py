@@ -193,6 +193,14 @@ def describe_model(model: Any, family: str) -> TreeModelInfo:
     return _regression(family, n_features, loss, native=False)
 
 
+def _dmatrix(model_input: Any) -> Any:
+    xgboost = require("xgboost", "xgboost")
+    if isinstance(model_input, xgboost.DMatrix):
+        return model_input
+    # DataFrames may hold category columns, which XGBoost reads only when asked to
+    return xgboost.DMatrix(model_input, enable_categorical=hasattr(model_input, "dtypes"))
+
+
 def _catboost_pool(model: Any, model_input: Any) -> Any:
     catboost = require("catboost", "catboost")
     if isinstance(model_input, catboost.Pool):
@@ -220,8 +228,7 @@ def raw_output(model: Any, info: TreeModelInfo, model_input: Any) -> np.ndarray:
     elif family == "lightgbm":
         out = lightgbm_booster(model).predict(model_input, raw_score=True)
     elif family == "xgboost":
-        xgboost = require("xgboost", "xgboost")
-        out = xgboost_booster(model).predict(xgboost.DMatrix(model_input), output_margin=True,
+        out = xgboost_booster(model).predict(_dmatrix(model_input), output_margin=True,
                                              iteration_range=xgboost_iteration_range(model), validate_features=False)
     else:
         out = model.predict(_catboost_pool(model, model_input), prediction_type="RawFormulaVal")
@@ -250,8 +257,7 @@ def native_shap(model: Any, info: TreeModelInfo, model_input: Any, n_rows: int) 
         out = lightgbm_booster(model).predict(model_input, pred_contrib=True)
         return _split_bias(np.asarray(out).reshape(n_rows, info.n_tree_outputs, m + 1), n_rows, m)
     if info.family == "xgboost":
-        xgboost = require("xgboost", "xgboost")
-        out = xgboost_booster(model).predict(xgboost.DMatrix(model_input), pred_contribs=True,
+        out = xgboost_booster(model).predict(_dmatrix(model_input), pred_contribs=True,
                                              iteration_range=xgboost_iteration_range(model), validate_features=False)
         return _split_bias(out, n_rows, m)
     out = model.get_feature_importance(_catboost_pool(model, model_input), type="ShapValues")
@@ -262,8 +268,7 @@ def native_interactions(model: Any, info: TreeModelInfo, model_input: Any, n_row
     """SHAP interaction values from XGBoost or CatBoost, ndarray of shape (n_rows, m, m, n_tree_outputs)."""
     m = info.n_features
     if info.family == "xgboost":
-        xgboost = require("xgboost", "xgboost")
-        out = xgboost_booster(model).predict(xgboost.DMatrix(model_input), pred_interactions=True,
+        out = xgboost_booster(model).predict(_dmatrix(model_input), pred_interactions=True,
                                              iteration_range=xgboost_iteration_range(model), validate_features=False)
     else:
         out = model.get_feature_importance(_catboost_pool(model, model_input), type="ShapInteractionValues")
