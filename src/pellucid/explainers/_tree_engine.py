@@ -51,12 +51,14 @@ def worth_d(n_rows: int) -> int:
     return d
 
 
-def plan_tables(leaf_d: np.ndarray, max_d: int, budget_bytes: int) -> tuple[np.ndarray, np.ndarray, int]:
+def plan_tables(leaf_d: np.ndarray, max_d: int, budget_bytes: int,
+                existing: tuple[np.ndarray, np.ndarray, int] | None = None) -> tuple[np.ndarray, np.ndarray, int]:
     """Decide which leaves get a table, and which kind.
 
     Leaves with at most ``max_d`` path features get a compact table (``2^d`` values of G), fewest features
-    first, while the budget allows; what budget is left upgrades the smallest of them to expanded tables
-    (``d * 2^d`` ready-made SHAP values, no arithmetic per row).
+    first, while the budget allows; half of what budget is left upgrades the smallest of them to expanded tables
+    (``d * 2^d`` ready-made SHAP values, no arithmetic per row). Leaves that already have a table
+    (``existing = (table_start, table_kind, n_entries)``) keep it; new tables go after them.
 
     Returns
     -------
@@ -64,23 +66,27 @@ def plan_tables(leaf_d: np.ndarray, max_d: int, budget_bytes: int) -> tuple[np.n
         ``table_start`` (-1 without a table), ``table_kind`` (0 none, 1 compact, 2 expanded) and the total
         number of float64 entries.
     """
-    leaves = np.flatnonzero(leaf_d > 0)
+    if existing is None:
+        existing = (np.full(len(leaf_d), -1, np.int64), np.zeros(len(leaf_d), np.int8), 0)
+    old_start, old_kind, old_entries = existing
+    leaves = np.flatnonzero((leaf_d > 0) & (old_kind == 0))
     depth = leaf_d[leaves].astype(np.int64)
     order = np.argsort(depth, kind="stable")
     leaves, depth = leaves[order], depth[order]
+    budget = budget_bytes - old_entries * 8
     compact = 1 << np.minimum(depth, 62)
-    chosen = (np.cumsum(compact) * 8 <= budget_bytes) & (depth <= max_d)
-    left = budget_bytes - int(compact[chosen].sum()) * 8
+    chosen = (np.cumsum(compact) * 8 <= budget) & (depth <= max_d)
+    left = budget - int(compact[chosen].sum()) * 8
     extra = np.where(chosen, (depth - 1) * compact, 0)
-    upgraded = chosen & (np.cumsum(extra) * 8 <= left)
-    kind = np.zeros(len(leaf_d), np.int8)
+    upgraded = chosen & (np.cumsum(extra) * 8 <= left // 2)  # keep room for later, larger leaves
+    kind = old_kind.copy()
     kind[leaves[chosen]] = 1
     kind[leaves[upgraded]] = 2
     sizes = np.zeros(len(leaf_d), np.int64)
     sizes[leaves[chosen]] = compact[chosen]
     sizes[leaves[upgraded]] = (depth * compact)[upgraded]
-    table_start = np.where(kind > 0, np.cumsum(sizes) - sizes, -1).astype(np.int64)
-    return table_start, kind, int(sizes.sum())
+    table_start = np.where(sizes > 0, old_entries + np.cumsum(sizes) - sizes, old_start).astype(np.int64)
+    return table_start, kind, old_entries + int(sizes.sum())
 
 
 def n_chunks(n_rows: int) -> int:
@@ -114,6 +120,7 @@ class PathDependentEngine:
         self._layout: dict[str, np.ndarray] | None = None
         self._tables: tuple[np.ndarray, np.ndarray] | None = None
         self._table_d = -1
+        self._n_entries = 0
         self._note = ""
 
     @property
@@ -147,17 +154,22 @@ class PathDependentEngine:
         return e.base_offset + e.value[e.tree_start[:-1]].sum(axis=0)
 
     def _ensure_tables(self, n_rows: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Tables for the leaves that repay them over all rows explained so far (rebuilt as that grows)."""
+        """Tables for the leaves that repay them over all rows explained so far (added to as that grows)."""
         layout = self.layout
         leaf_d = layout["leaf_d"]
         self.rows_explained += n_rows
         cut = min(worth_d(self.rows_explained), MAX_TABLE_D)
         if self._tables is None or cut > self._table_d:
-            table_start, table_kind, n_entries = plan_tables(leaf_d, cut, self.table_budget_bytes)
-            table = np.zeros(max(n_entries, 1))
-            fill_path_tables(np.flatnonzero(table_kind > 0), leaf_d, layout["path_start"], layout["path_zero"],
-                             table_start, table_kind, table, layout["w1"], self.ensemble.value, layout["leaf_output"])
-            self._tables, self._table_d = (table_start, table_kind, table), cut
+            existing = None
+            if self._tables is not None:
+                existing = (self._tables[0], self._tables[1], self._n_entries)
+            table_start, table_kind, n_entries = plan_tables(leaf_d, cut, self.table_budget_bytes, existing)
+            old = self._tables[2][:self._n_entries] if self._tables is not None else np.zeros(0)
+            table = np.concatenate([old, np.zeros(max(n_entries - len(old), 1))])
+            new = (table_kind > 0) & (table_start >= len(old))
+            fill_path_tables(np.flatnonzero(new), leaf_d, layout["path_start"], layout["path_zero"], table_start,
+                             table_kind, table, layout["w1"], self.ensemble.value, layout["leaf_output"])
+            self._tables, self._table_d, self._n_entries = (table_start, table_kind, table), cut, n_entries
             self._note = self._describe_tables(leaf_d, table_kind, n_entries, cut)
             logger.info(self._note)
         return self._tables

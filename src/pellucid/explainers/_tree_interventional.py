@@ -68,17 +68,11 @@ def _scan_patterns(x, first, last, children_left, children_right, feature, thres
         pattern = patterns[node - first]
         code = slot_code[node]
         bit = np.int64(1) << (code >> 1)
-        gl = goes_left(x[feature[node]], node, threshold, flags, cat_start, cat_len, cat_bits)
-        if code & 1:
-            on, off = pattern | bit, pattern
-        else:
-            on, off = pattern, pattern & ~bit
-        if gl:
-            patterns[left - first] = on
-            patterns[children_right[node] - first] = off
-        else:
-            patterns[left - first] = off
-            patterns[children_right[node] - first] = on
+        go = -np.int64(goes_left(x[feature[node]], node, threshold, flags, cat_start, cat_len, cat_bits))
+        on = pattern | (bit & -np.int64(code & 1))
+        off = pattern & ~bit
+        patterns[left - first] = (on & go) | (off & ~go)
+        patterns[children_right[node] - first] = (off & go) | (on & ~go)
 
 
 @njit(cache=True, nogil=True, parallel=True)

@@ -482,17 +482,13 @@ def _tree_scan(x, phi_row, inter_row, first, last, k_only, nodes, value, paths, 
         if left >= 0:
             code = slot_code[node]
             bit = np.int64(1) << (code >> 1)
-            gl = goes_left(x[feature[node]], node, threshold, flags, cat_start, cat_len, cat_bits)
-            if code & 1:
-                on, off = pattern | bit, pattern
-            else:
-                on, off = pattern, pattern & ~bit
-            if gl:
-                patterns[left - first] = on
-                patterns[children_right[node] - first] = off
-            else:
-                patterns[left - first] = off
-                patterns[children_right[node] - first] = on
+            # branch-free: the split direction is data, not control flow (it is unpredictable)
+            go = -np.int64(goes_left(x[feature[node]], node, threshold, flags, cat_start, cat_len, cat_bits))
+            # a new feature's bit starts at 1 on the row's side; a repeated one keeps its value there
+            on = pattern | (bit & -np.int64(code & 1))
+            off = pattern & ~bit
+            patterns[left - first] = (on & go) | (off & ~go)
+            patterns[children_right[node] - first] = (off & go) | (on & ~go)
         else:
             d = leaf_d[node]
             if d > 0:
