@@ -6,8 +6,8 @@ model loading), then timed again on the same object ("warm"). Rows are chosen so
 ``--seconds``. numba is warmed up first; its first-call time (compile, or loading the on-disk cache) is
 printed separately.
 
-Threads: numba's thread count, OpenMP (threadpoolctl), LightGBM ``num_threads`` and XGBoost ``nthread`` are
-all set to the same number for both libraries; shap's own C++ TreeSHAP (sklearn models, interventional) is
+Threads: numba's thread count, OpenMP (threadpoolctl, which also covers LightGBM) and XGBoost's ``nthread``
+are all set to the same number for both libraries; shap's own C++ TreeSHAP (sklearn models, interventional) is
 single-threaded whatever the setting.
 
 Usage::
@@ -98,10 +98,9 @@ def _set_threads(model, n: int) -> None:
     import numba
 
     numba.set_num_threads(n)
-    name = type(model).__module__
-    if name.startswith("lightgbm"):
-        model.booster_.reset_parameter({"num_threads": n})
-    elif name.startswith("xgboost"):
+    # LightGBM's OpenMP pool is limited by threadpoolctl (Booster.reset_parameter on a fitted booster
+    # segfaults in LightGBM 4.7)
+    if type(model).__module__.startswith("xgboost"):
         model.get_booster().set_param({"nthread": n})
 
 

@@ -128,7 +128,8 @@ def xgboost_iteration_range(model: Any) -> tuple[int, int]:
 
 def _describe_lightgbm(model: Any, family: str) -> TreeModelInfo:
     booster = lightgbm_booster(model)
-    objective = str(booster.dump_model(num_iteration=None)["objective"]) if booster.num_trees() else "regression"
+    # the dump's header names the objective; one iteration keeps it cheap for large models
+    objective = str(booster.dump_model(num_iteration=1)["objective"]) if booster.num_trees() else "regression"
     name = objective.split(" ")[0]
     n_features = booster.num_feature()
     if hasattr(model, "classes_") and type(model).__name__ != "Booster" and name != "regression":
@@ -168,10 +169,11 @@ def _describe_catboost(model: Any, family: str) -> TreeModelInfo:
     n_features = len(model.feature_names_)
     name = type(model).__name__
     if name == "CatBoostClassifier" or loss in ("Logloss", "CrossEntropy", "MultiClass", "MultiClassOneVsAll"):
-        classes = _classes_of(model) if getattr(model, "classes_", None) is not None else None
-        if classes is None:
-            classes = [0, 1] if loss in ("Logloss", "CrossEntropy") else list(range(model.get_tree_leaf_counts().size))
-        return _classification(family, classes, n_features, boosted=True, native=True)
+        classes = getattr(model, "classes_", None)
+        if classes is None or len(classes) == 0:
+            n_raw = np.shape(model.predict(np.zeros((1, n_features)), prediction_type="RawFormulaVal"))
+            classes = list(range(n_raw[-1] if len(n_raw) == 2 else 2))
+        return _classification(family, list(np.asarray(classes).tolist()), n_features, boosted=True, native=True)
     if loss.startswith("Multi") or loss == "MultiRMSE":
         raise ModelInterfaceError(f"CatBoost models with loss {loss!r} are not supported; fit one model per target")
     return _regression(family, n_features, loss.split(":")[0], native=True)
@@ -219,10 +221,14 @@ def raw_output(model: Any, info: TreeModelInfo, model_input: Any) -> np.ndarray:
     family = info.family
     if family == "sklearn_forest_classifier":
         out = model.predict_proba(model_input)
-    elif family in ("sklearn_gb_classifier", "sklearn_hgb_classifier"):
+    elif family == "sklearn_hgb_classifier":
+        out = model._raw_predict(model_input, n_threads=1)
+        out = out[:, 0] if out.shape[1] == 1 else out
+    elif family == "sklearn_gb_classifier":
         out = model.decision_function(model_input)
     elif family == "sklearn_hgb_regressor":
-        out = model._raw_predict(model_input)
+        # single-threaded: its one OpenMP region per tree stalls behind numba's spinning workers otherwise
+        out = model._raw_predict(model_input, n_threads=1)
     elif family.startswith("sklearn"):
         out = model.predict(model_input)
     elif family == "lightgbm":
