@@ -21,7 +21,7 @@ from pellucid.explainers._tree_shap_numba import (
 )
 
 __all__ = ["PathDependentEngine", "TABLE_BUDGET_BYTES", "MAX_TABLE_D", "ROW_CHUNK_BYTES", "plan_tables",
-           "row_chunks", "n_chunks", "worth_d", "format_bytes"]
+           "row_chunks", "n_chunks", "worth_d", "format_bytes", "node_lists"]
 
 logger = logging.getLogger(__name__)
 
@@ -36,6 +36,18 @@ TABLE_PAYBACK = 8
 BLOCK_BYTES = 128 * 2**10
 #: Target size of one chunk of output rows (bytes), bounding temporary memory.
 ROW_CHUNK_BYTES = 64 * 2**20
+
+
+def node_lists(ensemble: TreeEnsemble, leaf_d: np.ndarray) -> dict[str, np.ndarray]:
+    """Per-tree lists of internal nodes and of leaves with path features, in index order (parents first)."""
+    internal = np.flatnonzero(ensemble.children_left >= 0)
+    leaves = np.flatnonzero(leaf_d > 0)
+    return {
+        "internal": internal.astype(np.int64),
+        "internal_start": np.searchsorted(internal, ensemble.tree_start).astype(np.int64),
+        "leaves": leaves.astype(np.int64),
+        "leaf_start": np.searchsorted(leaves, ensemble.tree_start).astype(np.int64),
+    }
 
 
 def format_bytes(n_bytes: float) -> str:
@@ -145,6 +157,7 @@ class PathDependentEngine:
             tree_of_node = np.repeat(np.arange(e.n_trees), np.diff(e.tree_start))
             single = e.tree_output[tree_of_node] if e.n_outputs > 1 else np.zeros(e.n_nodes, np.int32)
             layout["leaf_output"] = np.ascontiguousarray(single, dtype=np.int32)
+            layout.update(node_lists(e, layout["leaf_d"]))
             self._layout = layout
         return self._layout
 
@@ -202,7 +215,8 @@ class PathDependentEngine:
         e = self.ensemble
         layout = self.layout
         paths = (layout["slot_code"], layout["leaf_d"], layout["path_start"], layout["path_feature"],
-                 layout["path_zero"])
+                 layout["path_zero"], layout["internal"], layout["internal_start"], layout["leaves"],
+                 layout["leaf_start"])
         return e.node_arrays(), e.value, e.tree_start, e.tree_output, layout["tree_max_d"], paths
 
     def _sizes(self, bytes_per_row: int) -> tuple[int, int, int, int]:

@@ -27,7 +27,7 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from pellucid.explainers._tree_engine import BLOCK_BYTES, format_bytes, n_chunks, row_chunks
+from pellucid.explainers._tree_engine import BLOCK_BYTES, format_bytes, n_chunks, node_lists, row_chunks
 from pellucid.explainers._tree_ensemble import TreeEnsemble
 from pellucid.explainers._tree_shap_numba import goes_left, path_layout
 
@@ -56,40 +56,40 @@ def unanimity_weights(max_d: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 # ---------------------------------------------------------------------------------------------- tables
+# Kernels take grouped tuples:
+#   nodes = (children_left, children_right, feature, threshold, flags, cat_start, cat_len, cat_bits)
+#   paths = (slot_code, leaf_d, path_start, path_feature, internal, internal_start, leaves, leaf_start)
 @njit(cache=True, nogil=True, inline="always")
-def _scan_patterns(x, first, last, children_left, children_right, feature, threshold, flags, cat_start, cat_len,
-                   cat_bits, slot_code, patterns):
-    """Bit pattern of satisfied path features at every node of one tree (parents before children)."""
+def _scan_patterns(x, t, first, nodes, paths, patterns):
+    """Bit pattern of satisfied path features at every node of tree t (internal nodes, parents first)."""
+    children_left, children_right, feature, threshold, flags, cat_start, cat_len, cat_bits = nodes
+    slot_code, internal, internal_start = paths[0], paths[4], paths[5]
     patterns[0] = 0
-    for node in range(first, last):
-        left = children_left[node]
-        if left < 0:
-            continue
+    for j in range(internal_start[t], internal_start[t + 1]):
+        node = internal[j]
         pattern = patterns[node - first]
         code = slot_code[node]
         bit = np.int64(1) << (code >> 1)
         go = -np.int64(goes_left(x[feature[node]], node, threshold, flags, cat_start, cat_len, cat_bits))
         on = pattern | (bit & -np.int64(code & 1))
         off = pattern & ~bit
-        patterns[left - first] = (on & go) | (off & ~go)
+        patterns[children_left[node] - first] = (on & go) | (off & ~go)
         patterns[children_right[node] - first] = (off & go) | (on & ~go)
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def background_histograms(B, weights, tree_ids, tree_start, children_left, children_right, feature, threshold,
-                          flags, cat_start, cat_len, cat_bits, slot_code, leaf_d, table_start, tables, max_tree_nodes):
+def background_histograms(B, weights, tree_ids, tree_start, nodes, paths, table_start, tables, max_tree_nodes):
     """Add each background row's weight to the bin of its pattern, for every leaf of the given trees."""
+    leaves, leaf_start = paths[6], paths[7]
     for i in prange(len(tree_ids)):
         t = tree_ids[i]
         first = tree_start[t]
-        last = tree_start[t + 1]
         patterns = np.zeros(max_tree_nodes, np.int64)
         for r in range(B.shape[0]):
-            _scan_patterns(B[r], first, last, children_left, children_right, feature, threshold, flags, cat_start,
-                           cat_len, cat_bits, slot_code, patterns)
-            for node in range(first, last):
-                if children_left[node] < 0 and leaf_d[node] > 0:
-                    tables[table_start[node] + patterns[node - first]] += weights[r]
+            _scan_patterns(B[r], t, first, nodes, paths, patterns)
+            for j in range(leaf_start[t], leaf_start[t + 1]):
+                node = leaves[j]
+                tables[table_start[node] + patterns[node - first]] += weights[r]
 
 
 @njit(cache=True, nogil=True)
@@ -150,17 +150,12 @@ def _add(phi_row, f, coef, value, node, k_only):
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _tree_from_tables(x, phi_row, first, last, k_only, children_left, children_right, feature, threshold, flags,
-                      cat_start, cat_len, cat_bits, value, slot_code, leaf_d, path_start, path_feature, table_start,
-                      tables, patterns):
-    _scan_patterns(x, first, last, children_left, children_right, feature, threshold, flags, cat_start, cat_len,
-                   cat_bits, slot_code, patterns)
-    for node in range(first, last):
-        if children_left[node] >= 0:
-            continue
+def _tree_from_tables(x, phi_row, t, first, k_only, nodes, value, paths, table_start, tables, patterns):
+    leaf_d, path_start, path_feature, leaves, leaf_start = paths[1], paths[2], paths[3], paths[6], paths[7]
+    _scan_patterns(x, t, first, nodes, paths, patterns)
+    for j in range(leaf_start[t], leaf_start[t + 1]):
+        node = leaves[j]
         d = leaf_d[node]
-        if d == 0:
-            continue
         pattern = patterns[node - first]
         size = 1 << d
         missing = (size - 1) & ~pattern
@@ -173,8 +168,7 @@ def _tree_from_tables(x, phi_row, first, last, k_only, children_left, children_r
                 coef = p_value - tables[ts + 2 * size + (missing | (1 << s))]
             else:
                 coef = -m_value
-            if coef != 0.0:
-                _add(phi_row, path_feature[start + s], coef, value, node, k_only)
+            _add(phi_row, path_feature[start + s], coef, value, node, k_only)
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -252,11 +246,10 @@ def shap_interventional(X, phi, n_chunks, block, B, weights, tree_has_table, nod
     """Add interventional SHAP values of each row of X (against background B with weights) into phi.
 
     ``nodes = (children_left, children_right, feature, threshold, flags, cat_start, cat_len, cat_bits)``,
-    ``paths = (slot_code, leaf_d, path_start, path_feature)``, ``tables = (table_start, table)``. Rows run in
+    ``paths`` as above, ``tables = (table_start, table)``. Rows run in
     ``n_chunks`` parallel chunks, each in blocks of ``block`` rows explained tree by tree.
     """
     children_left, children_right, feature, threshold, flags, cat_start, cat_len, cat_bits = nodes
-    slot_code, leaf_d, path_start, path_feature = paths
     table_start, table = tables
     n_rows = X.shape[0]
     n_trees = len(tree_start) - 1
@@ -277,9 +270,7 @@ def shap_interventional(X, phi, n_chunks, block, B, weights, tree_has_table, nod
             for t in range(n_trees):
                 for row in range(block_start, block_end):
                     if tree_has_table[t]:
-                        _tree_from_tables(X[row], phi[row], tree_start[t], tree_start[t + 1], tree_output[t],
-                                          children_left, children_right, feature, threshold, flags, cat_start,
-                                          cat_len, cat_bits, value, slot_code, leaf_d, path_start, path_feature,
+                        _tree_from_tables(X[row], phi[row], t, tree_start[t], tree_output[t], nodes, value, paths,
                                           table_start, table, patterns)
                     else:
                         for r in range(B.shape[0]):
@@ -337,11 +328,14 @@ class InterventionalEngine:
         table_start = np.where(node_has_table, np.cumsum(sizes) - sizes, -1).astype(np.int64)
         tables = np.zeros(max(int(sizes.sum()), 1))
         max_tree_nodes = int(np.diff(e.tree_start).max())
+        layout.update(node_lists(e, leaf_d))
+        paths = (layout["slot_code"], leaf_d, layout["path_start"], layout["path_feature"], layout["internal"],
+                 layout["internal_start"], layout["leaves"], layout["leaf_start"])
         background_histograms(self.background, self.weights, np.sort(chosen).astype(np.int64), e.tree_start,
-                              *e.node_arrays(), layout["slot_code"], leaf_d, table_start, tables, max_tree_nodes)
+                              e.node_arrays(), paths, table_start, tables, max_tree_nodes)
         wx, wz = unanimity_weights(int(leaf_d.max(initial=0)))
         fill_interventional_tables(np.flatnonzero(node_has_table), leaf_d, table_start, tables, wx, wz)
-        self._arrays = (has_table, layout, table_start, tables, wx, wz, max_tree_nodes)
+        self._arrays = (has_table, paths, table_start, tables, wx, wz, max_tree_nodes)
         if len(chosen) == e.n_trees:
             note = (f"interventional TreeSHAP with background tables for all {e.n_trees} trees "
                     f"({format_bytes(tables.nbytes)}): the cost per row does not grow with the background")
@@ -362,11 +356,10 @@ class InterventionalEngine:
         """
         e = self.ensemble
         rows = e.cast_rows(X)
-        has_table, layout, table_start, tables, wx, wz, max_tree_nodes = self._arrays
+        has_table, paths, table_start, tables, wx, wz, max_tree_nodes = self._arrays
         phi = np.zeros((rows.shape[0], e.n_features, e.n_outputs))
         bytes_per_row = e.n_features * e.n_outputs * 8
         block = int(np.clip(BLOCK_BYTES // bytes_per_row, 4, 1024))
-        paths = (layout["slot_code"], layout["leaf_d"], layout["path_start"], layout["path_feature"])
         for start, stop in row_chunks(rows.shape[0], bytes_per_row):
             shap_interventional(rows[start:stop], phi[start:stop], n_chunks(stop - start), block, self.background,
                                 self.weights, has_table, e.node_arrays(), e.value, e.tree_start, e.tree_output, paths,

@@ -307,7 +307,8 @@ def fill_path_tables(leaves, leaf_d, path_start, path_zero, table_start, table_k
 # ---------------------------------------------------------------------------------------------- leaf maths
 # Kernels take grouped tuples (numba cannot inline calls of more than 30 arguments):
 #   nodes   = (children_left, children_right, feature, threshold, flags, cat_start, cat_len, cat_bits)
-#   paths   = (slot_code, leaf_d, path_start, path_feature, path_zero)
+#   paths   = (slot_code, leaf_d, path_start, path_feature, path_zero, internal, internal_start, leaves, leaf_start)
+#             (internal / leaves: per-tree lists of internal nodes and of leaves with d > 0, in index order)
 #   tables  = (table_start, table_kind, table, leaf_output)
 #   scratch = (ones, patterns, stack_node, stack_slot, stack_val, poly, quotient)
 @njit(cache=True, nogil=True, inline="always")
@@ -466,34 +467,31 @@ def _leaf(phi_row, inter_row, node, d, pattern, use_pattern, value, k_only, path
 
 # ---------------------------------------------------------------------------------------------- tree walks
 @njit(cache=True, nogil=True, inline="always")
-def _tree_scan(x, phi_row, inter_row, first, last, k_only, nodes, value, paths, tables, w1, w2, scratch,
-               interactions):
-    """One tree, nodes in index order (parents before children), carrying each node's bit pattern of o flags.
-
-    Valid when every path has at most 62 distinct features.
+def _tree_scan(x, phi_row, inter_row, t, first, k_only, nodes, value, paths, tables, w1, w2, scratch, interactions):
+    """One tree: internal nodes in index order (parents first) carry each node's bit pattern of o flags down,
+    then each leaf is explained from its pattern. Valid when every path has at most 62 distinct features.
     """
     children_left, children_right, feature, threshold, flags, cat_start, cat_len, cat_bits = nodes
     slot_code, leaf_d = paths[0], paths[1]
+    internal, internal_start, leaves, leaf_start = paths[5], paths[6], paths[7], paths[8]
     patterns = scratch[1]
     patterns[0] = 0
-    for node in range(first, last):
+    for j in range(internal_start[t], internal_start[t + 1]):
+        node = internal[j]
         pattern = patterns[node - first]
-        left = children_left[node]
-        if left >= 0:
-            code = slot_code[node]
-            bit = np.int64(1) << (code >> 1)
-            # branch-free: the split direction is data, not control flow (it is unpredictable)
-            go = -np.int64(goes_left(x[feature[node]], node, threshold, flags, cat_start, cat_len, cat_bits))
-            # a new feature's bit starts at 1 on the row's side; a repeated one keeps its value there
-            on = pattern | (bit & -np.int64(code & 1))
-            off = pattern & ~bit
-            patterns[left - first] = (on & go) | (off & ~go)
-            patterns[children_right[node] - first] = (off & go) | (on & ~go)
-        else:
-            d = leaf_d[node]
-            if d > 0:
-                _leaf(phi_row, inter_row, node, d, pattern, True, value, k_only, paths, tables, w1, w2, scratch,
-                      interactions)
+        code = slot_code[node]
+        bit = np.int64(1) << (code >> 1)
+        # branch-free: the split direction is data, not control flow (it is unpredictable);
+        # a new feature's bit starts at 1 on the row's side, a repeated one keeps its value there
+        go = -np.int64(goes_left(x[feature[node]], node, threshold, flags, cat_start, cat_len, cat_bits))
+        on = pattern | (bit & -np.int64(code & 1))
+        off = pattern & ~bit
+        patterns[children_left[node] - first] = (on & go) | (off & ~go)
+        patterns[children_right[node] - first] = (off & go) | (on & ~go)
+    for j in range(leaf_start[t], leaf_start[t + 1]):
+        node = leaves[j]
+        _leaf(phi_row, inter_row, node, leaf_d[node], patterns[node - first], True, value, k_only, paths, tables,
+              w1, w2, scratch, interactions)
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -564,8 +562,8 @@ def _explain_rows(X, phi, inter, lo, hi, nodes, value, tree_start, tree_output, 
             for row in range(block_start, block_end):
                 inter_row = inter[row if interactions else 0]
                 if scan:
-                    _tree_scan(X[row], phi[row], inter_row, first, tree_start[t + 1], k_only, nodes, value, paths,
-                               tables, w1, w2, scratch, interactions)
+                    _tree_scan(X[row], phi[row], inter_row, t, first, k_only, nodes, value, paths, tables, w1, w2,
+                               scratch, interactions)
                 else:
                     _tree_walk(X[row], phi[row], inter_row, first, k_only, nodes, value, paths, tables, w1, w2,
                                scratch, interactions)
