@@ -11,6 +11,7 @@ reads the input, checks it against the background, and builds the :class:`~pellu
 
 from __future__ import annotations
 
+import importlib
 import logging
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -164,6 +165,22 @@ class BaseExplainer:
             explanation_id=explanation.id,
             is_raw=explanation.is_raw,
         )
+
+    def create_scoring_explainer(self, X: Any = None) -> Any:
+        """A small explainer for inference built from this one (see :func:`pellucid.scoring.create_scoring_explainer`).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_rows, n_features), optional
+            Data for the scoring explainer's reference (mean, background); default this explainer's background.
+
+        Returns
+        -------
+        ScoringExplainer
+        """
+        # pellucid.scoring sits above the explainers: imported at call time, never at module level.
+        scoring = importlib.import_module("pellucid.scoring")
+        return scoring.create_scoring_explainer(self, X)
 
     # ------------------------------------------------------------------ helpers for subclasses
     def _read_rows(self, evaluation_examples: Any) -> Dataset:

@@ -1,0 +1,43 @@
+"""Scoring explainers: small, saved, fast explainers for inference.
+
+Build one from a fitted explainer with :func:`create_scoring_explainer` (or the explainer's own
+``create_scoring_explainer()`` method), call ``explain(data)`` and ``predict(data)`` on batches of rows, and
+``save(folder)`` / :meth:`ScoringExplainer.load` it: a JSON manifest with SHA-256 checksums, numeric arrays in
+``.npz`` read without pickle, and the model in its own safe format.
+
+Examples
+--------
+>>> from pellucid.scoring import ScoringExplainer, create_scoring_explainer  # doctest: +SKIP
+>>> scoring = create_scoring_explainer(explainer)                            # doctest: +SKIP
+>>> scoring.save("scoring_explainer")                                         # doctest: +SKIP
+>>> ScoringExplainer.load("scoring_explainer").explain(x_test[:5])            # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from pellucid.scoring._factory import create_scoring_explainer
+from pellucid.scoring.base import KINDS, ScoringExplainer, load, save
+
+__all__ = [
+    "ScoringExplainer",
+    "LinearScoringExplainer",
+    "TreeScoringExplainer",
+    "KernelScoringExplainer",
+    "create_scoring_explainer",
+    "save",
+    "load",
+    "KINDS",
+]
+
+_CLASSES = {class_name: module_name for module_name, class_name in KINDS.values()}
+
+
+def __getattr__(name: str) -> Any:
+    # The kinds load lazily: a tree scoring explainer needs lightgbm/xgboost only when used.
+    module_name = _CLASSES.get(name)
+    if module_name is None:
+        raise AttributeError(f"module 'pellucid.scoring' has no attribute {name!r}")
+    return getattr(importlib.import_module(module_name), name)

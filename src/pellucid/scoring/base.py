@@ -1,0 +1,425 @@
+"""The ScoringExplainer base class: explain and predict at inference time, save to and load from a folder.
+
+A scoring explainer is built from a fitted explainer and keeps only what scoring needs (coefficients and a
+reference point, a tree ensemble, a model with a small background). It answers in the old SDK's layout:
+``explain(data)`` returns local importance values as nested lists, ``[classes][rows][features]`` for a classifier
+and ``[rows][features]`` for a regressor. ``explain_local(data)`` returns the full
+:class:`~pellucid.explanation.Explanation` (with expected values and model output).
+
+Saving writes a folder (see :mod:`pellucid.scoring._artifact`); loading verifies it and never unpickles unless
+the caller allows it.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+
+from pellucid._version import __version__
+from pellucid.data import as_dataset
+from pellucid.errors import ArgumentError, DataShapeError, DataValueError, UnsafeArtifactError
+from pellucid.explanation import CLASSIFICATION, REGRESSION, Explanation
+from pellucid.scoring import _artifact
+from pellucid.scoring._model_files import deserialize_model, serialize_model
+
+__all__ = ["ScoringExplainer", "KINDS", "save", "load"]
+
+logger = logging.getLogger(__name__)
+
+#: kind -> (module, class) of every scoring explainer this pellucid can rebuild.
+KINDS: dict[str, tuple[str, str]] = {
+    "linear": ("pellucid.scoring.linear", "LinearScoringExplainer"),
+    "tree": ("pellucid.scoring.tree", "TreeScoringExplainer"),
+    "kernel": ("pellucid.scoring.kernel", "KernelScoringExplainer"),
+}
+
+# Rows explained per vectorised call: bounds the memory of one call on a large batch.
+DEFAULT_CHUNK_ROWS = 10_000
+
+
+class ScoringExplainer:
+    """A small explainer for inference: local importance values and predictions for batches of rows.
+
+    Subclasses set, in ``__init__`` (from a fitted explainer) and in :meth:`_restore` (from a saved folder):
+    ``features``, ``classes``, ``task``, ``output_space``, ``method``, ``notes``, ``allows_missing`` and
+    ``model`` (the model used for predictions, or None when the state itself predicts).
+
+    Attributes
+    ----------
+    features : list of str
+        Feature names, in column order.
+    classes : list or None
+        Class labels of a classifier, None for a regressor.
+    task : {"classification", "regression"}
+    output_space : str
+        The space the values explain: ``"probability"``, ``"log_odds"``, ``"logit"``, ``"margin"`` or ``"raw"``.
+    allows_missing : bool
+        Whether NaN (JSON null) cells are accepted: true for tree ensembles that route missing values.
+    """
+
+    kind: ClassVar[str] = "base"
+    _required_arrays: ClassVar[tuple[str, ...]] = ()
+
+    features: list[str]
+    classes: list | None
+    task: str
+    output_space: str
+    method: str
+    notes: list[str]
+    allows_missing: bool = False
+    model: Any = None
+    chunk_rows: int = DEFAULT_CHUNK_ROWS
+
+    # ------------------------------------------------------------------ to implement
+    def _local(self, values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Local values (n, m, k), expected values (k,) and model output (n, k) in ``output_space``."""
+        raise NotImplementedError
+
+    def _predict(self, values: np.ndarray) -> np.ndarray:
+        """Predictions of the stored state for rows (n, m): labels for a classifier, values for a regressor."""
+        raise NotImplementedError
+
+    def _state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        """JSON parameters and numeric arrays that rebuild this explainer."""
+        raise NotImplementedError
+
+    @classmethod
+    def _restore(cls, header: dict[str, Any], state: dict[str, Any], arrays: dict[str, np.ndarray], model: Any):
+        """Rebuild from a saved folder's parts (already verified)."""
+        raise NotImplementedError
+
+    # ------------------------------------------------------------------ shapes
+    @property
+    def n_features(self) -> int:
+        """Number of features."""
+        return len(self.features)
+
+    @property
+    def n_outputs(self) -> int:
+        """Outputs per row: one per class for a classifier, one for a regressor."""
+        return len(self.classes) if self.task == CLASSIFICATION else 1
+
+    @property
+    def expected_values(self) -> np.ndarray:
+        """The expected model output in ``output_space``, ndarray of shape (n_outputs,)."""
+        _, expected, _ = self._local(self._probe_row())
+        return expected
+
+    @property
+    def expected_value(self) -> list[float]:
+        """Expected values as a list (SDK/shap name)."""
+        return self.expected_values.tolist()
+
+    def _probe_row(self) -> np.ndarray:
+        return np.zeros((1, self.n_features))
+
+    # ------------------------------------------------------------------ input
+    def read_rows(self, data: Any) -> np.ndarray:
+        """Validate rows and return them as float64, ndarray of shape (n_rows, n_features).
+
+        Parameters
+        ----------
+        data : array-like of shape (n_rows, n_features) or (n_features,), DataFrame, or list of dicts
+            Rows to score. DataFrame columns and dict keys are matched to the feature names (any order).
+
+        Raises
+        ------
+        DataShapeError
+            Wrong number of features, unknown or missing feature names, no rows.
+        DataValueError
+            Non-numeric cells, infinite cells, or NaN cells when ``allows_missing`` is false.
+        """
+        if isinstance(data, (list, tuple)) and data and all(isinstance(r, dict) for r in data):
+            data = self._records_to_values(data)
+        if isinstance(data, pd.DataFrame):
+            data = self._align_columns(data)
+        dataset = as_dataset(data, None, name="data")
+        if dataset.n_features != self.n_features:
+            raise DataShapeError(
+                f"data must have {self.n_features} features ({_preview(self.features)}); found {dataset.n_features}"
+            )
+        if not dataset.is_numeric:
+            raise DataValueError("data must hold numbers only; found non-numeric cells (strings or objects)")
+        self._check_values(dataset.values)
+        return dataset.values
+
+    def _records_to_values(self, records: list[dict]) -> np.ndarray:
+        known = set(self.features)
+        for index, record in enumerate(records):
+            if len(record) != self.n_features or not known.issuperset(record):
+                unknown = [name for name in record if name not in known]
+                missing = [name for name in self.features if name not in record]
+                parts = []
+                if unknown:
+                    parts.append(f"unknown feature names {_preview(unknown)}")
+                if missing:
+                    parts.append(f"missing feature names {_preview(missing)}")
+                raise DataShapeError(
+                    f"record {index} must have exactly the features {_preview(self.features)}; found "
+                    + " and ".join(parts)
+                )
+        return np.asarray([[np.nan if r[name] is None else r[name] for name in self.features] for r in records])
+
+    def _align_columns(self, frame: pd.DataFrame) -> pd.DataFrame:
+        columns = [str(c) for c in frame.columns]
+        if columns == self.features or set(columns) != set(self.features) or len(columns) != self.n_features:
+            return frame
+        return frame.set_axis(columns, axis=1)[self.features]
+
+    def _check_values(self, values: np.ndarray) -> None:
+        nan = np.isnan(values)
+        infinite = np.isinf(values)
+        if infinite.any():
+            row, col = np.argwhere(infinite)[0]
+            raise DataValueError(
+                f"data must be finite; found {int(infinite.sum())} infinite cells (first at row {row}, "
+                f"feature {self.features[col]!r})"
+            )
+        if nan.any() and not self.allows_missing:
+            row, col = np.argwhere(nan)[0]
+            raise DataValueError(
+                f"this {self.kind} scoring explainer needs every cell filled; found {int(nan.sum())} missing (NaN) "
+                f"cells (first at row {row}, feature {self.features[col]!r}); impute them first"
+            )
+
+    # ------------------------------------------------------------------ scoring
+    def explain_local(self, data: Any, get_raw: bool = False) -> Explanation:
+        """Explain rows, returning the full :class:`~pellucid.explanation.Explanation`.
+
+        Parameters
+        ----------
+        data : array-like of shape (n_rows, n_features), DataFrame or list of dicts
+            Rows to explain.
+        get_raw : bool, default False
+            Explain the raw features (before the explainer's transformations).
+
+        Returns
+        -------
+        Explanation
+            Local values of shape (n_rows, n_features, n_outputs), expected values and model output.
+        """
+        values = self.read_rows(data)
+        parts = [self._local(values[start : start + self.chunk_rows]) for start in range(0, len(values), self.chunk_rows)]
+        local = np.concatenate([p[0] for p in parts], axis=0)
+        output = np.concatenate([p[2] for p in parts], axis=0)
+        expected = parts[0][1]
+        features, is_raw, notes = self.features, False, list(self.notes)
+        if get_raw:
+            local, features, is_raw, raw_notes = self._to_raw(local)
+            notes.extend(raw_notes)
+        return Explanation(
+            method=self.method,
+            task=self.task,
+            features=features,
+            classes=self.classes if self.task == CLASSIFICATION else None,
+            local_values=local,
+            expected_values=expected,
+            model_output=output,
+            is_raw=is_raw,
+            meta={"output_space": self.output_space, "scoring_explainer": self.kind, "notes": notes},
+        )
+
+    def explain(self, data: Any, get_raw: bool = False) -> list:
+        """Local importance values of rows in the SDK's layout.
+
+        Parameters
+        ----------
+        data : array-like of shape (n_rows, n_features), DataFrame or list of dicts
+            Rows to explain.
+        get_raw : bool, default False
+            Explain the raw features (before the explainer's transformations).
+
+        Returns
+        -------
+        list
+            ``[n_classes][n_rows][n_features]`` for a classifier, ``[n_rows][n_features]`` for a regressor.
+        """
+        return self.explain_local(data, get_raw=get_raw).local_importance_values
+
+    def predict(self, data: Any) -> np.ndarray:
+        """Predictions for rows: class labels for a classifier, values for a regressor.
+
+        Parameters
+        ----------
+        data : array-like of shape (n_rows, n_features), DataFrame or list of dicts
+
+        Returns
+        -------
+        ndarray of shape (n_rows,)
+        """
+        return self._predict(self.read_rows(data))
+
+    def _to_raw(self, local: np.ndarray) -> tuple[np.ndarray, list[str], bool, list[str]]:
+        transformations = getattr(self, "transformations", None)
+        if transformations is None:
+            note = "get_raw=True: the explainer had no transformations, so its features are the raw features"
+            logger.info(note)
+            return local, self.features, True, [note]
+        raise ArgumentError("raw explanations through transformations are not available for this scoring explainer")
+
+    def _labels(self, scores: np.ndarray) -> np.ndarray:
+        """Class labels from per-class scores (n, k): the label of the highest score."""
+        return np.asarray(self.classes)[np.argmax(scores, axis=1)]
+
+    # ------------------------------------------------------------------ saving
+    def _header(self) -> dict[str, Any]:
+        return {
+            "task": self.task,
+            "features": list(self.features),
+            "classes": None if self.classes is None else [_plain(c) for c in self.classes],
+            "output_space": self.output_space,
+            "method": self.method,
+            "allows_missing": bool(self.allows_missing),
+            "notes": list(self.notes),
+        }
+
+    def save(
+        self,
+        path: str | Path,
+        *,
+        exist_ok: bool = False,
+        allow_pickle: bool = False,
+        signing_key: str | bytes | None = None,
+    ) -> Path:
+        """Save to a folder: a JSON manifest with checksums, the arrays as .npz, and the model in a safe format.
+
+        Parameters
+        ----------
+        path : str or Path
+            Target folder (created; must be empty unless ``exist_ok``).
+        exist_ok : bool, default False
+            Overwrite a saved scoring explainer in that folder.
+        allow_pickle : bool, default False
+            Store a model that has no safe format (not LightGBM, XGBoost or scikit-learn) as a pickle. Loading
+            it will then need ``allow_pickle=True`` too.
+        signing_key : str or bytes, optional
+            Sign the manifest with HMAC-SHA256 (at least 16 bytes); pass the same key to :meth:`load`.
+
+        Returns
+        -------
+        Path
+            The folder.
+        """
+        state, arrays = self._state()
+        model_files = None
+        if self.model is not None:
+            name, file_format, content, info = serialize_model(self.model, allow_pickle=allow_pickle)
+            model_files = {name: (file_format, content)}
+            state = {**state, "model": info}
+        return _artifact.write_artifact(
+            path,
+            kind=self.kind,
+            header=self._header(),
+            state=state,
+            arrays=arrays,
+            model_files=model_files,
+            exist_ok=exist_ok,
+            signing_key=signing_key,
+        )
+
+    @classmethod
+    def load(
+        cls, path: str | Path, *, allow_pickle: bool = False, signing_key: str | bytes | None = None
+    ) -> ScoringExplainer:
+        """Load a scoring explainer saved by :meth:`save`, after verifying the folder.
+
+        Parameters
+        ----------
+        path : str or Path
+            The folder.
+        allow_pickle : bool, default False
+            Accept a model stored as a pickle (it runs code when loaded: only for artifacts you trust).
+        signing_key : str or bytes, optional
+            Demand a valid manifest signature made with this key.
+
+        Returns
+        -------
+        ScoringExplainer
+            An instance of the saved kind (when called on a subclass, it must be that kind).
+
+        Raises
+        ------
+        UnsafeArtifactError
+            When the folder fails any check (see :mod:`pellucid.scoring._artifact`); nothing is deserialised then.
+        """
+        manifest = _artifact.read_manifest(
+            path, known_kinds=tuple(KINDS), allow_pickle=allow_pickle, signing_key=signing_key
+        )
+        module_name, class_name = KINDS[manifest.kind]
+        target = getattr(importlib.import_module(module_name), class_name)
+        if cls is not ScoringExplainer and not issubclass(target, cls):
+            raise UnsafeArtifactError(
+                f"{path} holds a {manifest.kind!r} scoring explainer; {cls.__name__}.load expected a {cls.kind!r} one"
+            )
+        document = manifest.document
+        header = _checked_header(document, manifest)
+        arrays = _artifact.read_arrays(manifest, target._required_arrays)
+        model = None
+        model_file = manifest.files.get("model")
+        if model_file is not None:
+            info = document["state"].get("model") or {}
+            model = deserialize_model(manifest.folder / model_file.name, model_file.format, info, allow_pickle=allow_pickle)
+        try:
+            explainer = target._restore(header, document["state"], arrays, model)
+        except (KeyError, TypeError, ValueError, IndexError) as exc:
+            raise UnsafeArtifactError(
+                f"the {manifest.kind!r} scoring explainer in {path} is inconsistent: {type(exc).__name__}: {exc}"
+            ) from exc
+        explainer.notes = list(header["notes"])
+        logger.info("loaded a %s scoring explainer (pellucid %s) from %s", manifest.kind, document["pellucid_version"], path)
+        return explainer
+
+    def __repr__(self) -> str:
+        what = f"{len(self.classes)} classes" if self.task == CLASSIFICATION else "regression"
+        return f"{type(self).__name__}({self.n_features} features, {what}, output_space={self.output_space!r})"
+
+
+def _checked_header(document: dict[str, Any], manifest: _artifact.Manifest) -> dict[str, Any]:
+    task = document.get("task")
+    features = document.get("features")
+    classes = document.get("classes")
+    problems = []
+    if task not in (CLASSIFICATION, REGRESSION):
+        problems.append(f"task {task!r}")
+    if not isinstance(features, list) or not features or not all(isinstance(f, str) for f in features):
+        problems.append("features must be a non-empty list of names")
+    if task == CLASSIFICATION and (not isinstance(classes, list) or len(classes) < 2):
+        problems.append("a classifier needs at least two classes")
+    if not isinstance(document.get("state"), dict):
+        problems.append("state must be an object")
+    if problems:
+        raise UnsafeArtifactError(f"the manifest in {manifest.folder} is inconsistent: {'; '.join(problems)}")
+    return {
+        "task": task,
+        "features": features,
+        "classes": classes if task == CLASSIFICATION else None,
+        "output_space": str(document.get("output_space", "raw")),
+        "method": str(document.get("method", manifest.kind)),
+        "allows_missing": bool(document.get("allows_missing", False)),
+        "notes": [str(n) for n in document.get("notes", [])],
+        "pellucid_version": document.get("pellucid_version", __version__),
+    }
+
+
+def _plain(value: Any) -> Any:
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _preview(names: list[str], limit: int = 8) -> str:
+    shown = ", ".join(repr(n) for n in names[:limit])
+    return f"[{shown}{', ...' if len(names) > limit else ''}] ({len(names)} names)" if len(names) > limit else f"[{shown}]"
+
+
+def save(scoring_explainer: ScoringExplainer, directory: str | Path, exist_ok: bool = False, **options: Any) -> Path:
+    """Save a scoring explainer to ``directory`` (SDK-style function; see :meth:`ScoringExplainer.save`)."""
+    return scoring_explainer.save(directory, exist_ok=exist_ok, **options)
+
+
+def load(directory: str | Path, **options: Any) -> ScoringExplainer:
+    """Load a scoring explainer from ``directory`` (SDK-style function; see :meth:`ScoringExplainer.load`)."""
+    return ScoringExplainer.load(directory, **options)
