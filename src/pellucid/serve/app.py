@@ -43,6 +43,7 @@ _BODY_METHODS = ("POST", "PUT", "PATCH")
 # A client announcing a body larger than this is answered 413 at once; smaller over-limit bodies are read
 # (and dropped) first, so the client gets the answer instead of a reset connection.
 _DRAIN_LIMIT_BYTES = 64 * 1024 * 1024
+_ENDPOINTS = "POST /score, GET /health, GET /metadata, GET /docs, GET /openapi.json"
 _STATUS_TYPES = {400: "bad_request", 401: "unauthorized", 404: "not_found", 405: "method_not_allowed",
                  413: "body_too_large", 415: "unsupported_media_type", 422: "invalid_request"}
 
@@ -232,8 +233,13 @@ def create_app(
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Any, exc: HTTPException) -> Any:
+        if exc.status_code == 400:  # FastAPI could not decode the body (e.g. bytes that are not UTF-8)
+            return _error_json(400, "malformed_json", f"the body is not valid UTF-8 JSON ({exc.detail})")
         kind = _STATUS_TYPES.get(exc.status_code, "http_error")
-        return _error_json(exc.status_code, kind, str(exc.detail))
+        message = str(exc.detail)
+        if exc.status_code in (404, 405):
+            message = f"{request.method} {request.url.path}: {exc.detail}; the service offers {_ENDPOINTS}"
+        return _error_json(exc.status_code, kind, message)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Any, exc: Exception) -> Any:
