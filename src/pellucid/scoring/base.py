@@ -116,7 +116,14 @@ class ScoringExplainer:
         return self.expected_values.tolist()
 
     def _probe_row(self) -> np.ndarray:
+        """A valid row for warming up: zeros unless a subclass knows a better one (a background row)."""
         return np.zeros((1, self.n_features))
+
+    def warm_up(self) -> None:
+        """Explain and predict one row, so compiled kernels and caches are ready before the first request."""
+        probe = self._probe_row()
+        self._local(probe)
+        self._predict(probe)
 
     # ------------------------------------------------------------------ input
     def read_rows(self, data: Any) -> np.ndarray:

@@ -108,6 +108,7 @@ class ScoringService:
         self.max_rows = int(max_rows)
         self.max_body_bytes = int(max_body_bytes)
         self._expected_values = scoring_explainer.expected_values.tolist()
+        scoring_explainer.warm_up()
 
     # ------------------------------------------------------------------ requests
     def rows(self, request: ScoreRequest) -> np.ndarray:
