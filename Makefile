@@ -27,7 +27,7 @@ demo: $(VENV)/.installed
 	$(BIN)/pellucid demo
 
 lint: $(VENV)/.installed
-	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff check .
 	$(BIN)/lint-imports
 
 test: $(VENV)/.installed browser lint
