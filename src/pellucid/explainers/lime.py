@@ -60,7 +60,7 @@ from pellucid.explainers._lime_sampling import (
 from pellucid.explainers.base import BaseExplainer, LocalResult
 from pellucid.model import ModelWrapper
 
-__all__ = ["LIMEExplainer"]
+__all__ = ["LIMEExplainer", "kernel_weights"]
 
 logger = logging.getLogger(__name__)
 
@@ -234,7 +234,7 @@ class LIMEExplainer(BaseExplainer):
                                           around_instance=self._around_instance())
             targets = np.concatenate([row_outputs[part, None, :], targets], axis=1)
             distances_sq = ((design - instance_design[part, None, :]) ** 2).sum(axis=2)
-            weights = np.exp(-distances_sq / (2.0 * self.kernel_width**2))  # sqrt(exp(-d^2 / width^2))
+            weights = kernel_weights(distances_sq, self.kernel_width)
             fits.append(fit_ridge(weighted_moments(design, weights, targets), instance_design[part],
                                   alpha=1.0, num_features=self.num_features, selection=self._selection_used()))
         coefficients = np.concatenate([f.coefficients for f in fits])
@@ -294,6 +294,23 @@ class LIMEExplainer(BaseExplainer):
             outputs = self._predict(self.background.values)
             self._expected_values = self.background.row_weights() @ outputs
         return self._expected_values
+
+
+def kernel_weights(distances_sq: np.ndarray, width: float) -> np.ndarray:
+    """lime's default kernel ``sqrt(exp(-d^2 / width^2))``, i.e. ``exp(-d^2 / (2 width^2))``.
+
+    Parameters
+    ----------
+    distances_sq : ndarray
+        Squared Euclidean distances between interpretable representations.
+    width : float
+        Kernel width.
+
+    Returns
+    -------
+    ndarray of the same shape, in (0, 1].
+    """
+    return np.exp(-distances_sq / (2.0 * width**2))
 
 
 def _check_positive_int(name: str, value: Any) -> None:
