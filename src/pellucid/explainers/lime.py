@@ -41,14 +41,16 @@ Examples
 
 from __future__ import annotations
 
+import functools
 import logging
 from typing import Any, ClassVar
 
 import numpy as np
+from threadpoolctl import ThreadpoolController
 
 from pellucid.data import Dataset
 from pellucid.errors import ArgumentError
-from pellucid.explainers._lime_ridge import fit_ridge, weighted_moments
+from pellucid.explainers._lime_ridge import RidgeFit, fit_ridge, weighted_moments
 from pellucid.explainers._lime_sampling import (
     CATEGORICAL,
     CONTINUOUS,
@@ -230,13 +232,11 @@ class LIMEExplainer(BaseExplainer):
                 targets = np.broadcast_to(shared_outputs, (part.stop - start, *shared_outputs.shape))
             else:
                 perturbations, targets = self._own_neighbourhoods(instance_design[part], rng)
-            design = self.sampler_.design(perturbations, codes[part], instance_design[part],
-                                          around_instance=self._around_instance())
-            targets = np.concatenate([row_outputs[part, None, :], targets], axis=1)
-            distances_sq = ((design - instance_design[part, None, :]) ** 2).sum(axis=2)
-            weights = kernel_weights(distances_sq, self.kernel_width)
-            fits.append(fit_ridge(weighted_moments(design, weights, targets), instance_design[part],
-                                  alpha=1.0, num_features=self.num_features, selection=self._selection_used()))
+            # Many small products (n_features x n_samples x n_features): one BLAS thread each is fastest and
+            # does not oversubscribe a busy machine.
+            with _blas_controller().limit(limits=1, user_api="blas"):
+                fits.append(self._fit(perturbations, codes[part], instance_design[part],
+                                      np.concatenate([row_outputs[part, None, :], targets], axis=1)))
         coefficients = np.concatenate([f.coefficients for f in fits])
         return LocalResult(
             values=coefficients,
@@ -256,6 +256,26 @@ class LIMEExplainer(BaseExplainer):
         )
 
     # ------------------------------------------------------------------ helpers
+    def _fit(
+        self, perturbations: Perturbations, codes: np.ndarray, instance_design: np.ndarray, targets: np.ndarray
+    ) -> RidgeFit:
+        """Kernel weights and ridge surrogates of a batch of rows.
+
+        Parameters
+        ----------
+        perturbations : Perturbations
+            Shared (n_samples - 1, n_features) or per-row (n_rows, n_samples - 1, n_features) samples.
+        codes, instance_design : ndarray of shape (n_rows, n_features)
+            The rows' codes and interpretable representation.
+        targets : ndarray of shape (n_rows, n_samples, n_outputs)
+            Model outputs, the row's own first.
+        """
+        design = self.sampler_.design(perturbations, codes, instance_design, around_instance=self._around_instance())
+        distances_sq = ((design - instance_design[:, None, :]) ** 2).sum(axis=2)
+        weights = kernel_weights(distances_sq, self.kernel_width)
+        return fit_ridge(weighted_moments(design, weights, targets), instance_design, alpha=1.0,
+                         num_features=self.num_features, selection=self._selection_used())
+
     def _around_instance(self) -> bool:
         return self.sample_around_instance and bool((self.sampler_.kinds == CONTINUOUS).any())
 
@@ -294,6 +314,12 @@ class LIMEExplainer(BaseExplainer):
             outputs = self._predict(self.background.values)
             self._expected_values = self.background.row_weights() @ outputs
         return self._expected_values
+
+
+@functools.cache
+def _blas_controller() -> ThreadpoolController:
+    """The process's thread pools, inspected once (inspecting them costs milliseconds)."""
+    return ThreadpoolController()
 
 
 def kernel_weights(distances_sq: np.ndarray, width: float) -> np.ndarray:
