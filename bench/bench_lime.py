@@ -11,7 +11,7 @@ pellucid runs twice: with its default shared neighbourhood (one neighbourhood pe
 each row's estimate has lime's distribution, the model sees num_samples + n_rows rows in all) and with
 ``shared_samples=False`` (an independent neighbourhood per row, like lime).
 
-Run: ``PYTHONPATH=src python bench/bench_lime.py [--rows 20] [--samples 5000]``
+Run: ``PYTHONPATH=src python bench/bench_lime.py [--rows 20] [--samples 5000] [--model svc|forest]``
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ import warnings
 import numpy as np
 from sklearn import svm
 from sklearn.datasets import load_breast_cancer
+from sklearn.ensemble import RandomForestClassifier
 from sklearn.model_selection import train_test_split
 
 from pellucid.explainers.lime import LIMEExplainer
@@ -76,12 +77,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=20)
     parser.add_argument("--samples", type=int, default=5000)
+    parser.add_argument("--model", choices=("svc", "forest"), default="svc",
+                        help="svc: the classic SVC (default); forest: a random forest, on which LIME is less noisy")
     args = parser.parse_args()
     warnings.filterwarnings("ignore")
 
     X, y = load_breast_cancer(return_X_y=True)
     X_train, X_test, y_train, _ = train_test_split(X, y, test_size=0.2, random_state=0)
-    model = svm.SVC(gamma=0.001, C=100.0, probability=True).fit(X_train, y_train)
+    if args.model == "svc":
+        model = svm.SVC(gamma=0.001, C=100.0, probability=True).fit(X_train, y_train)
+    else:
+        model = RandomForestClassifier(n_estimators=100, random_state=0).fit(X_train, y_train)
     rows = X_test[: args.rows]
     n = len(rows)
 
@@ -101,7 +107,7 @@ def main() -> None:
         results[name] = (values, seconds / n, timed.seconds / n)
     lime_again, _ = lime_run(X_train, rows, model.predict_proba, samples=args.samples, seed=1)
 
-    print(f"breast-cancer SVC, {n} rows, {args.samples} samples, num_features=10, class 1")
+    print(f"breast-cancer {args.model}, {n} rows, {args.samples} samples, num_features=10, class 1")
     print(f"model evaluation floor (predict_proba on {args.samples} rows): {floor * 1e3:.1f} ms")
     lime_per_row = results["lime"][1]
     lime_values = results["lime"][0]
