@@ -20,8 +20,9 @@ What differs is the arithmetic, which is batched: the perturbations of many rows
 calls, and the ridge fits of all rows and outputs are solved together from weighted moments. In the default
 discretised mode the perturbation distribution does not depend on the explained row, so by default one
 neighbourhood is drawn per call and shared by every row (``shared_samples=True``): each row's estimate has
-exactly the distribution of lime's, the model is called on ``num_samples`` rows instead of
-``n_rows * num_samples``, and rows are explained with common random numbers. ``shared_samples=False`` draws
+exactly the distribution of lime's, the model is called on ``num_samples - 1 + n_rows`` rows instead of
+``n_rows * num_samples``, and rows are explained with common random numbers (their estimates are
+correlated with each other, not with the truth). ``shared_samples=False`` draws
 an independent neighbourhood per row.
 
 Values are LIME weights, not additive attributions: they do not add up to the model output. In discretised
@@ -43,6 +44,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import numbers
 from typing import Any, ClassVar
 
 import numpy as np
@@ -151,7 +153,9 @@ class LIMEExplainer(BaseExplainer):
         _check_positive_int("num_samples", num_samples)
         if num_features is not None:
             _check_positive_int("num_features", num_features)
-        if kernel_width is not None and not (isinstance(kernel_width, (int, float)) and kernel_width > 0):
+        if kernel_width is not None and (
+            isinstance(kernel_width, bool) or not isinstance(kernel_width, numbers.Real) or not kernel_width > 0
+        ):
             raise ArgumentError(f"kernel_width must be a positive number or None; found {kernel_width!r}")
         if discretizer not in DISCRETIZERS:
             raise ArgumentError(f"discretizer must be one of {tuple(DISCRETIZERS)}; found {discretizer!r}")
@@ -174,6 +178,11 @@ class LIMEExplainer(BaseExplainer):
             self.background, categorical, discretize=self.discretize_continuous, discretizer=discretizer
         )
         self.categorical_features = sorted(np.flatnonzero(self.sampler_.kinds == CATEGORICAL).tolist())
+        if self.sample_around_instance and not (self.sampler_.kinds == CONTINUOUS).any():
+            self._notes.append(
+                "sample_around_instance has no effect here: no feature is perturbed with normal noise "
+                "(binned features are drawn from their training bins; pass discretize_continuous=False)"
+            )
         self._model: ModelWrapper = self._wrap_model(self.background)
         self.output_space = self._model.output_space
         self._expected_values: np.ndarray | None = None
