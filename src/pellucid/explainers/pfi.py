@@ -12,7 +12,7 @@ The permuted copies are batched: the copies of several features and repeats go t
 of bounded size, so the model is called about ``n_features * n_repeats * n_rows * n_features / CELL_BUDGET``
 times rather than once per feature and repeat.
 
-On the command line, PFI needs the labels: ``pellucid explain --method pfi --labels COLUMN`` names the
+On the command line, PFI needs the labels: ``pellucid explain --method pfi --target COLUMN`` names the
 column of the data file holding them.
 
 Examples
@@ -157,7 +157,7 @@ class PFIExplainer(BaseExplainer):
         if true_labels is None:
             raise ArgumentError(
                 "permutation feature importance needs true_labels, one per evaluation row (on the command line: "
-                "--labels COLUMN); found None"
+                "--target COLUMN); found None"
             )
         rows = self._read_rows(evaluation_examples)
         if self._model is None:
