@@ -157,8 +157,8 @@ def point_traces(driver, chart: str) -> list[dict]:
 
 
 def shown_points(driver, chart: str) -> int:
-    """Points drawn in a chart's data traces (the ring marking the selected row excluded)."""
-    return sum(t["n"] for t in point_traces(driver, chart) if t["name"] != "selected row")
+    """Points drawn in a chart, over all its traces."""
+    return sum(t["n"] for t in point_traces(driver, chart))
 
 
 def bar_chart(driver, chart: str) -> dict:

@@ -7,7 +7,10 @@
 (function () {
   "use strict";
 
+  // Milestones in ms since navigation start, for performance checks (window.pellucidTimings).
+  const timings = { script_start: performance.now() };
   const D = JSON.parse(document.getElementById("pellucid-data").textContent);
+  timings.payload_parsed = performance.now();
   const features = D.features;
   const nFeatures = features.length;
   const nShown = D.rows.length;
@@ -21,7 +24,6 @@
   const VALUE_SCALE = [[0, "#2166ac"], [0.5, "#b2abd2"], [1, "#d6604d"]];
   const POSITIVE = "#d6604d";
   const NEGATIVE = "#4393c3";
-  const HIGHLIGHT = "selected row";
   const GL_MIN_POINTS = 1000;
   const webgl = supportsWebGL();
   const CONFIG = { responsive: true, displaylogo: false, toImageButtonOptions: { format: "png", scale: 2 } };
@@ -196,11 +198,17 @@
     }, extra);
   }
 
-  function highlightTrace(type, x, y) {
-    return {
-      type, name: HIGHLIGHT, x, y, mode: "markers", hoverinfo: "skip", showlegend: false,
-      marker: { size: 15, color: "rgba(0,0,0,0)", line: { color: "#111111", width: 2.5 } },
-    };
+  // Rings around the selected row's points: layout shapes sized in pixels and anchored at data coordinates,
+  // so moving them redraws only the shapes, never the (possibly WebGL) traces.
+  function rings(xs, ys) {
+    const shapes = [];
+    xs.forEach((x, i) => {
+      if (x === null || x === undefined || ys[i] === null || ys[i] === undefined) return;
+      shapes.push({ type: "circle", xref: "x", yref: "y", xsizemode: "pixel", ysizemode: "pixel",
+                    xanchor: x, yanchor: ys[i], x0: -8, x1: 8, y0: -8, y1: 8,
+                    line: { color: "#111111", width: 2.5 } });
+    });
+    return shapes;
   }
 
   function rankFor(cls) {
@@ -217,7 +225,8 @@
     if (pred) parts.push("predictions from " + { model: "the model", model_output: "the explanation's model output",
                                                   additivity: "expected value + sum of local values" }[pred.source]);
     setText("summary-line", parts.join(" \u00b7 "));
-    if (isClassifier) {
+    // The class selector drives the local views, and the data view's class scores: show it only when used.
+    if (isClassifier && (hasLocal || (hasData && pred && pred.score))) {
       byId("class-control").hidden = false;
       addOptions(byId("class-select"), D.classes.map((c, i) => [i, c]), state.cls);
       byId("class-select").addEventListener("change", (event) => setClass(Number(event.target.value)));
@@ -338,8 +347,7 @@
       };
     });
     const pos = state.rowPos;
-    traces.push(highlightTrace(type, [xColumn.values[pos]], [yColumn.values[pos]]));
-    return { traces, layout: baseLayout({ showlegend: isClassifier && !!pred, legend: { orientation: "h", y: 1.08 },
+    return { traces, layout: baseLayout({ shapes: rings([xColumn.values[pos]], [yColumn.values[pos]]), showlegend: isClassifier && !!pred, legend: { orientation: "h", y: 1.08 },
                                           xaxis: axisLayout(xColumn), yaxis: axisLayout(yColumn),
                                           margin: { l: 10, r: 10, t: 40, b: 46 } }) };
   }
@@ -380,8 +388,9 @@
       text: D.rows.map((row, p) => "row " + row + "<br>" + features[j] + " = " + xColumn.text[p] +
         "<br>local value: " + fmt(yValues[p]) + (colourText ? "<br>" + colourText[p] : "")),
       hovertemplate: "%{text}<extra></extra>",
-    }, highlightTrace(type, [xColumn.values[pos]], [yValues[pos]])];
+    }];
     return Plotly.react("chart-dependence", traces, baseLayout({
+      shapes: rings([xColumn.values[pos]], [yValues[pos]]),
       xaxis: axisLayout(xColumn),
       yaxis: { title: { text: "local value of " + shorten(features[j], 24) +
                         (isClassifier ? " (class " + className(state.cls) + ")" : "") },
@@ -438,8 +447,8 @@
     return Plotly.react("chart-summary", [
       { type, mode: "markers", name: "summary", x, y, customdata, text, marker,
         hovertemplate: "%{text}<extra></extra>" },
-      highlightTrace(type, selected.x, selected.y),
     ], baseLayout({
+      shapes: rings(selected.x, selected.y),
       height: Math.max(320, 36 * top.length + 90),
       xaxis: { title: { text: "local value" + (isClassifier ? " for class " + className(state.cls) : "") },
                zeroline: true, zerolinecolor: "#888888", automargin: true },
@@ -457,20 +466,18 @@
     const pos = state.rowPos;
     const updates = [];
     if (hasData) {
-      const dataDiv = byId("chart-data");
       const xColumn = axisColumn(state.dataX);
       const yColumn = axisColumn(state.dataY);
-      updates.push(Plotly.restyle(dataDiv, { x: [[xColumn.values[pos]]], y: [[yColumn.values[pos]]] },
-                                  [dataDiv.data.length - 1]));
+      updates.push(Plotly.relayout("chart-data", { shapes: rings([xColumn.values[pos]], [yColumn.values[pos]]) }));
       if (hasLocal) {
         const xs = featureColumn(state.depFeature).values;
-        updates.push(Plotly.restyle("chart-dependence",
-                                    { x: [[xs[pos]]], y: [[D.local[state.cls][state.depFeature][pos]]] }, [1]));
+        updates.push(Plotly.relayout("chart-dependence",
+                                     { shapes: rings([xs[pos]], [D.local[state.cls][state.depFeature][pos]]) }));
       }
     }
     if (hasLocal) {
       const selected = summaryHighlight(summaryFeatures());
-      updates.push(Plotly.restyle("chart-summary", { x: [selected.x], y: [selected.y] }, [1]));
+      updates.push(Plotly.relayout("chart-summary", { shapes: rings(selected.x, selected.y) }));
     }
     return Promise.all(updates);
   }
@@ -499,7 +506,7 @@
 
   function onPointClick(event) {
     const point = event && event.points && event.points[0];
-    if (!point || point.customdata === undefined || point.data.name === HIGHLIGHT) return;
+    if (!point || point.customdata === undefined) return;
     if (hasLocal) setRow(point.customdata);
   }
 
@@ -578,10 +585,15 @@
         "(or --data to `pellucid dashboard`), or explain with evaluation data kept in the explanation.");
     }
     setupControls();
-    const renders = [drawGlobal()];
-    if (hasLocal) renders.push(drawLocal(), drawSummary());
-    if (hasData && nShown > 0) renders.push(drawData());
-    if (hasData && hasLocal) renders.push(drawDependence());
+    const timed = (name, draw) => {
+      const drawn = draw();
+      timings[name] = performance.now();  // plotly draws synchronously; the promise settles afterwards
+      return drawn;
+    };
+    const renders = [timed("global", drawGlobal)];
+    if (hasLocal) renders.push(timed("local", drawLocal), timed("summary", drawSummary));
+    if (hasData && nShown > 0) renders.push(timed("data", drawData));
+    if (hasData && hasLocal) renders.push(timed("dependence", drawDependence));
     return Promise.all(renders).then(() => {
       for (const id of ["chart-data", "chart-dependence", "chart-summary"]) {
         const chart = byId(id);
@@ -590,6 +602,7 @@
     });
   }
 
+  window.pellucidTimings = timings;
   window.pellucid = { payload: D, state, setRow, setClass, webgl,
                       redraw: { global: drawGlobal, local: drawLocal, data: drawData,
                                 dependence: drawDependence, summary: drawSummary } };
