@@ -260,3 +260,33 @@ def test_large_explanation_is_sampled_and_timed(browser, tmp_path, screenshot_di
     assert _text(browser, "local-row-message") == f"row {hidden} is not among the 5,000 rows shown"
     assert _text(browser, "local-row-label") == f"Row {row}"
     browser.save_screenshot(str(screenshot_dir / "large.png"))
+
+
+def test_missing_values_and_a_single_feature(browser, tmp_path):
+    from pellucid.explanation import Explanation
+
+    rng = np.random.default_rng(5)
+    data = np.empty((40, 2), dtype=object)
+    data[:, 0] = rng.normal(size=40)
+    data[:, 1] = rng.choice(["a", "b"], size=40)
+    data[3, 0] = np.nan
+    data[4, 1] = None
+    explanation = Explanation(method="random", task="regression", features=["x", "kind"],
+                              local_values=rng.normal(size=(40, 2, 1)), expected_values=[0.0], eval_data=data)
+    open_dashboard(browser, _page(tmp_path, ExplanationDashboard(explanation), "missing"))
+    _select(browser, "data-x", "f:1")
+    ticks = browser.execute_script("return document.getElementById('chart-data')._fullLayout.xaxis.ticktext")
+    assert ticks == ["a", "b", "missing"]
+    # The row with a missing number has no position on that axis; every other row is drawn.
+    _select(browser, "data-x", "f:0")
+    x_values = browser.execute_script("return Array.from(document.getElementById('chart-data')._fullData[0].x)")
+    assert x_values[3] is None and sum(v is not None for v in x_values) == 39
+    emit_click(browser, "chart-summary", 4)
+    _wait_row(browser, 4)
+    assert "kind = missing" in bar_chart(browser, "chart-local")["ticks"]
+
+    single = Explanation(method="random", task="regression", features=["only"],
+                         local_values=rng.normal(size=(10, 1, 1)), expected_values=[1.0], eval_data=rng.normal(size=(10, 1)))
+    open_dashboard(browser, _page(tmp_path, ExplanationDashboard(single), "single"))
+    assert bar_chart(browser, "chart-global")["marks"] == 1
+    assert shown_points(browser, "chart-summary") == 10

@@ -29,7 +29,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
     parser.add_argument("--max-points", type=int, default=5000, help="most rows drawn in point views")
     parser.add_argument("--output", help="write the page to this .html file instead of serving it")
-    parser.set_defaults(run=run)
+    parser.set_defaults(handler=run)
     return parser
 
 
