@@ -97,14 +97,12 @@ def _encode_column(column: np.ndarray, shown: np.ndarray, *, categories: Sequenc
         numbers = pd.to_numeric(series, errors="coerce").to_numpy(dtype=np.float64)
         if not np.isnan(numbers[~missing]).any():
             return {"type": "num", "v": _float_list(numbers[shown], _DATA_DIGITS)}
-    as_text = series.where(~missing, None).map(lambda cell: None if cell is None else str(cell))
+    as_text = series[~missing].astype(str)
     known = list(categories)
-    extra = sorted(set(as_text.dropna().unique()) - set(known))
-    cats = known + extra
-    lookup = {name: code for code, name in enumerate(cats)}
-    codes = np.fromiter((lookup.get(cell, -1) if cell is not None else -1 for cell in as_text.to_numpy()[shown]),
-                        dtype=np.int64, count=len(shown))
-    return {"type": "cat", "cats": cats, "codes": codes.tolist()}
+    cats = known + sorted(set(as_text.unique()) - set(known))
+    codes = np.full(len(series), -1, dtype=np.int64)  # -1: missing
+    codes[~missing] = pd.Categorical(as_text, categories=cats).codes
+    return {"type": "cat", "cats": cats, "codes": codes[shown].tolist()}
 
 
 def pick_rows(n_rows: int, max_points: int, keep_rows: Sequence[int], seed: int) -> np.ndarray:
@@ -192,14 +190,15 @@ def _model_predictions(
             f"the model's predict must return one label per row; for {len(shown)} rows it returned "
             f"shape {predicted.shape}"
         )
-    lookup = {str(c): i for i, c in enumerate(explanation.classes)}
-    unknown = sorted({str(p) for p in predicted.tolist()} - set(lookup))
-    if unknown:
+    as_text = pd.Series(predicted, dtype=object).astype(str)
+    codes = pd.Categorical(as_text, categories=[str(c) for c in explanation.classes]).codes.astype(np.int64)
+    if (codes < 0).any():
+        unknown = sorted(set(as_text[codes < 0]))
         raise ModelInterfaceError(
             f"the model predicted labels {unknown[:5]} that are not among the explanation's classes "
             f"{explanation.classes}"
         )
-    return None, np.array([lookup[str(p)] for p in predicted.tolist()], dtype=np.int64)
+    return None, codes
 
 
 def _encode_true_y(explanation: Explanation, true_y: Any, n_rows: int, shown: np.ndarray) -> dict[str, Any]:
