@@ -10,8 +10,8 @@ import time
 import warnings
 
 import numpy as np
-from _peers import run_peer
 
+from _peers import run_peer
 from pellucid.demo import classic_example
 from pellucid.explainers.mimic import MimicExplainer
 from pellucid.mimic.models import LGBMExplainableModel

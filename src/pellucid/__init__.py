@@ -32,6 +32,7 @@ _LAZY = {
     "DecisionTreeExplainableModel": "pellucid.mimic.models",
     "LIMEExplainer": "pellucid.explainers.lime",
     "PFIExplainer": "pellucid.explainers.pfi",
+    "ExplanationDashboard": "pellucid.dashboard",
 }
 
 __all__ = ["__version__", "Explanation", "PellucidError", *_LAZY]
