@@ -279,7 +279,8 @@ def create_app_from_env() -> Any:
     """App factory for ``uvicorn --factory pellucid.serve.app:create_app_from_env``, configured by environment.
 
     Variables: ``PELLUCID_SCORING_EXPLAINER`` (folder, required), ``PELLUCID_MODEL`` (model file),
-    ``PELLUCID_API_KEY``, ``PELLUCID_MAX_ROWS``, ``PELLUCID_MAX_BODY_BYTES``, ``PELLUCID_ALLOW_PICKLE`` ("1").
+    ``PELLUCID_API_KEY``, ``PELLUCID_SIGNING_KEY``, ``PELLUCID_MAX_ROWS``, ``PELLUCID_MAX_BODY_BYTES``,
+    ``PELLUCID_ALLOW_PICKLE`` ("1").
     """
     folder = os.environ.get("PELLUCID_SCORING_EXPLAINER")
     if not folder:
@@ -296,5 +297,6 @@ def create_app_from_env() -> Any:
         os.environ.get("PELLUCID_MODEL") or None,
         api_key=os.environ.get("PELLUCID_API_KEY") or None,
         allow_pickle=os.environ.get("PELLUCID_ALLOW_PICKLE") == "1",
+        signing_key=os.environ.get("PELLUCID_SIGNING_KEY") or None,
         **options,
     )

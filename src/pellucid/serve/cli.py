@@ -16,11 +16,12 @@ from typing import Any
 from pellucid.errors import ArgumentError, PellucidError, require
 from pellucid.serve.service import DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_ROWS
 
-__all__ = ["add_parser", "run", "main"]
+__all__ = ["add_parser", "run", "main", "environment_for_workers"]
 
 logger = logging.getLogger(__name__)
 
 _LOOPBACK = ("127.0.0.1", "localhost", "::1")
+APP_FACTORY = "pellucid.serve.app:create_app_from_env"
 
 
 def _configure(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
@@ -40,6 +41,8 @@ def _configure(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
                         help="accept a pickled model (runs code from the file: only for files you trust)")
     parser.add_argument("--signing-key-env", metavar="VAR",
                         help="name of an environment variable holding the key the artifact's manifest was signed with")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="worker processes, each with its own copy of the scoring explainer (default 1)")
     parser.add_argument("--log-level", default="info", choices=("critical", "error", "warning", "info", "debug"))
     return parser
 
@@ -72,20 +75,34 @@ def run(args: argparse.Namespace) -> int:
 
     if not 0 < args.port < 65536:
         raise ArgumentError(f"--port must be between 1 and 65535; found {args.port}")
+    if args.workers < 1:
+        raise ArgumentError(f"--workers must be at least 1; found {args.workers}")
     api_key = _secret(args.api_key_env, "api-key")
+    signing_key = _secret(args.signing_key_env, "signing-key")
     if api_key is None and args.host not in _LOOPBACK:
         logger.warning("serving on %s without an API key: anyone who can reach it can score", args.host)
-    app = create_app(
-        args.scoring_explainer,
-        args.model,
-        api_key=api_key,
-        max_rows=args.max_rows,
-        max_body_bytes=args.max_body_bytes,
-        allow_pickle=args.allow_pickle,
-        signing_key=_secret(args.signing_key_env, "signing-key"),
-    )
-    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
+    options = {"max_rows": args.max_rows, "max_body_bytes": args.max_body_bytes, "allow_pickle": args.allow_pickle}
+    # Built here even with several workers: a refused artifact stops the command before anything listens.
+    app = create_app(args.scoring_explainer, args.model, api_key=api_key, signing_key=signing_key, **options)
+    if args.workers == 1:
+        uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
+        return 0
+    # Worker processes build their own app from the environment (uvicorn needs an import string for them).
+    os.environ.update(environment_for_workers(args.scoring_explainer, args.model, api_key, signing_key, **options))
+    uvicorn.run(APP_FACTORY, factory=True, host=args.host, port=args.port, workers=args.workers,
+                log_level=args.log_level)
     return 0
+
+
+def environment_for_workers(folder: str, model: str | None, api_key: str | None, signing_key: str | None, *,
+                            max_rows: int, max_body_bytes: int, allow_pickle: bool) -> dict[str, str]:
+    """The variables :func:`pellucid.serve.app.create_app_from_env` reads, for worker processes."""
+    environment = {"PELLUCID_SCORING_EXPLAINER": str(folder), "PELLUCID_MAX_ROWS": str(max_rows),
+                   "PELLUCID_MAX_BODY_BYTES": str(max_body_bytes), "PELLUCID_ALLOW_PICKLE": "1" if allow_pickle else "0"}
+    for name, value in (("PELLUCID_MODEL", model), ("PELLUCID_API_KEY", api_key), ("PELLUCID_SIGNING_KEY", signing_key)):
+        if value:
+            environment[name] = str(value)
+    return environment
 
 
 def main(argv: Sequence[str] | None = None) -> int:
