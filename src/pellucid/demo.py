@@ -72,5 +72,11 @@ def run(out_dir: str | Path = "demo_output") -> int:
     print(f"saved {path} ({path.stat().st_size / 1024:.0f} KiB); loaded back equal: {loaded.equals(global_explanation)}")
     if not loaded.equals(global_explanation):
         return 1
+
+    _section("dashboard")
+    from pellucid.dashboard import ExplanationDashboard
+
+    page = ExplanationDashboard(global_explanation).save_html(out / "dashboard.html")
+    print(f"dashboard written to {Path(page).resolve()} (open it in a browser; works offline)")
     print("\ndemo finished")
     return 0
