@@ -21,9 +21,10 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from pellucid.errors import ServiceError, StoreError, StoreNotFoundError, require
+from pellucid.errors import MissingDependencyError, ServiceError, StoreError, StoreNotFoundError, require
 
-__all__ = ["EMBEDDED_FOLDER", "mlflow_module", "resolve_tracking_uri", "embedded_paths", "mlflow_errors", "fail_fast", "quiet_downloads", "scoped_env"]
+__all__ = ["EMBEDDED_FOLDER", "mlflow_module", "resolve_tracking_uri", "embedded_paths", "mlflow_errors", "fail_fast", "quiet_downloads", "scoped_env",
+           "require_database_support"]
 
 logger = logging.getLogger("pellucid.store")
 
@@ -58,6 +59,28 @@ def resolve_tracking_uri(tracking_uri: str | None) -> tuple[str, Path | None]:
         return mlflow.get_tracking_uri(), None
     uri, artifacts = embedded_paths()
     return uri, artifacts
+
+
+_DATABASE_SCHEMES = ("sqlite", "postgresql", "mysql", "mssql")
+
+
+def require_database_support(uri: str) -> None:
+    """Raise MissingDependencyError when ``uri`` is a database store and only mlflow-skinny is installed.
+
+    mlflow-skinny talks to a tracking server but has no SQL store (no SQLAlchemy, no Alembic), so the embedded
+    default and direct database URIs need the full ``mlflow`` package.
+    """
+    scheme = uri.split(":", 1)[0].split("+", 1)[0].lower()
+    if scheme not in _DATABASE_SCHEMES:
+        return
+    for module in ("sqlalchemy", "alembic"):
+        try:
+            require(module, "mlflow")
+        except MissingDependencyError as exc:
+            raise MissingDependencyError(
+                f"the database tracking store {describe_uri(uri)} needs the full mlflow package (mlflow-skinny has "
+                f"no SQL store): {exc}; or set MLFLOW_TRACKING_URI to an MLflow server"
+            ) from exc
 
 
 def _set_in_process(mlflow: ModuleType) -> bool:

@@ -49,6 +49,7 @@ from pellucid.store.backend import (
     mlflow_errors,
     mlflow_module,
     quiet_downloads,
+    require_database_support,
     resolve_tracking_uri,
     run_tags,
 )
@@ -359,6 +360,7 @@ def _connect(tracking_uri: str | None) -> tuple[str, Any, Path | None]:
     """
     mlflow = mlflow_module()
     uri, embedded_artifacts = resolve_tracking_uri(tracking_uri)
+    require_database_support(uri)
     client = mlflow.MlflowClient(tracking_uri=uri)
     if embedded_artifacts is not None:
         # First use creates the SQLite schema; several processes starting at once must not race on it.
