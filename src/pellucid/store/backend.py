@@ -8,6 +8,9 @@ The tracking URI is chosen in this order:
    ``sqlite:///<cwd>/pellucid_runs/mlflow.db``, with artifacts in ``<cwd>/pellucid_runs/artifacts`` -
    it works on a laptop with nothing started.
 
+For any local ``sqlite:///`` store, experiments that pellucid creates keep their artifacts in ``artifacts/``
+beside the database file (MLflow's own default would be ``./mlruns`` of whatever folder the process runs in).
+
 MLflow is imported only here and in :mod:`pellucid.store.client`, through :func:`pellucid.errors.require`.
 """
 
@@ -23,7 +26,7 @@ from typing import Any
 
 from pellucid.errors import MissingDependencyError, ServiceError, StoreError, StoreNotFoundError, require
 
-__all__ = ["EMBEDDED_FOLDER", "mlflow_module", "resolve_tracking_uri", "embedded_paths", "mlflow_errors", "fail_fast", "quiet_downloads", "scoped_env",
+__all__ = ["EMBEDDED_FOLDER", "mlflow_module", "resolve_tracking_uri", "embedded_paths", "sqlite_artifacts", "mlflow_errors", "fail_fast", "quiet_downloads", "scoped_env",
            "require_database_support"]
 
 logger = logging.getLogger("pellucid.store")
@@ -51,14 +54,34 @@ def embedded_paths(workdir: str | Path | None = None) -> tuple[str, Path]:
 
 
 def resolve_tracking_uri(tracking_uri: str | None) -> tuple[str, Path | None]:
-    """The tracking URI to use and, for the embedded default, its artifact folder (None otherwise)."""
+    """The tracking URI to use and, for a local SQLite store, the artifact folder beside the database.
+
+    Returns
+    -------
+    (str, Path or None)
+        The URI, and ``<database folder>/artifacts`` for a ``sqlite:///`` file URI (the embedded default
+        included): experiments pellucid creates there keep their artifacts beside the database. None for any
+        other store, whose experiments use the server's or MLflow's artifact location.
+    """
     if tracking_uri:
-        return str(tracking_uri), None
-    mlflow = mlflow_module()
-    if os.environ.get("MLFLOW_TRACKING_URI") or _set_in_process(mlflow):
-        return mlflow.get_tracking_uri(), None
-    uri, artifacts = embedded_paths()
-    return uri, artifacts
+        uri = str(tracking_uri)
+    else:
+        mlflow = mlflow_module()
+        if os.environ.get("MLFLOW_TRACKING_URI") or _set_in_process(mlflow):
+            uri = mlflow.get_tracking_uri()
+        else:
+            uri, _ = embedded_paths()
+    return uri, sqlite_artifacts(uri)
+
+
+def sqlite_artifacts(uri: str) -> Path | None:
+    """``<database folder>/artifacts`` for a ``sqlite:///path`` URI; None for other URIs and in-memory SQLite."""
+    if not uri.startswith("sqlite:///"):
+        return None
+    path = uri[len("sqlite:///"):].split("?", 1)[0]
+    if not path or path == ":memory:":
+        return None
+    return Path(path).resolve().parent / "artifacts"
 
 
 _DATABASE_SCHEMES = ("sqlite", "postgresql", "mysql", "mssql")
@@ -93,7 +116,7 @@ def _set_in_process(mlflow: ModuleType) -> bool:
 
 @contextlib.contextmanager
 def embedded_lock(artifacts: Path) -> Iterator[None]:
-    """Serialise first-time creation of the embedded SQLite store between processes (POSIX file lock)."""
+    """Serialise first-time creation of a local SQLite store between processes (POSIX file lock beside it)."""
     root = artifacts.parent
     root.mkdir(parents=True, exist_ok=True)
     artifacts.mkdir(exist_ok=True)

@@ -45,7 +45,6 @@ from pellucid.store.backend import (
     describe_uri,
     embedded_lock,
     fail_fast,
-    is_http,
     mlflow_errors,
     mlflow_module,
     quiet_downloads,
@@ -166,12 +165,12 @@ class ExplanationClient:
         """
         if not isinstance(experiment_name, str) or not experiment_name.strip():
             raise ArgumentError(f"experiment_name must be a non-empty string; found {experiment_name!r}")
-        uri, client, embedded_artifacts = _connect(tracking_uri)
+        uri, client, local_artifacts = _connect(tracking_uri)
         with fail_fast(), mlflow_errors(f"looking up experiment {experiment_name!r}", uri):
             experiment = client.get_experiment_by_name(experiment_name)
         with mlflow_errors(f"creating a run in experiment {experiment_name!r}", uri):
             if experiment is None:
-                experiment_id = _create_experiment(client, experiment_name, embedded_artifacts)
+                experiment_id = _create_experiment(client, experiment_name, local_artifacts)
             else:
                 experiment_id = experiment.experiment_id
             run = client.create_run(experiment_id, run_name=run_name, tags={"pellucid.created_by": "pellucid"})
@@ -356,24 +355,22 @@ class ExplanationClient:
 def _connect(tracking_uri: str | None) -> tuple[str, Any, Path | None]:
     """Resolve the tracking URI and build an MlflowClient; creates the embedded store on first use.
 
-    Returns the URI, the client and the embedded store's artifact folder (None for any other store).
+    Returns the URI, the client and, for a local SQLite store, the artifact folder beside it (else None).
     """
     mlflow = mlflow_module()
-    uri, embedded_artifacts = resolve_tracking_uri(tracking_uri)
+    uri, local_artifacts = resolve_tracking_uri(tracking_uri)
     require_database_support(uri)
     client = mlflow.MlflowClient(tracking_uri=uri)
-    if embedded_artifacts is not None:
+    if local_artifacts is not None:
         # First use creates the SQLite schema; several processes starting at once must not race on it.
-        with embedded_lock(embedded_artifacts), mlflow_errors("opening the embedded tracking store", uri):
+        with embedded_lock(local_artifacts), mlflow_errors("opening the local tracking store", uri):
             client.search_experiments(max_results=1)
-        logger.debug("using the embedded tracking store %s", uri)
-    elif not is_http(uri):
-        logger.debug("using the tracking store %s", describe_uri(uri))
-    return uri, client, embedded_artifacts
+    logger.debug("using the tracking store %s", describe_uri(uri))
+    return uri, client, local_artifacts
 
 
-def _create_experiment(client: Any, name: str, embedded_artifacts: Path | None) -> str:
-    location = embedded_artifacts.as_uri() if embedded_artifacts is not None else None
+def _create_experiment(client: Any, name: str, local_artifacts: Path | None) -> str:
+    location = local_artifacts.as_uri() if local_artifacts is not None else None
     try:
         return client.create_experiment(name, artifact_location=location)
     except Exception as exc:  # another process created it a moment ago
@@ -403,6 +400,16 @@ def _record_tags(record: dict[str, Any]) -> dict[str, str]:
     return tags
 
 
+def _as_int(text: str | None, key: str) -> int | None:
+    if text in (None, ""):
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        logger.warning("tag %s should hold an integer; found %r (listed as None)", key, text)
+        return None
+
+
 def _parse_records(tags: dict[str, str], run_id: str) -> list[dict[str, Any]]:
     by_id: dict[str, dict[str, str]] = {}
     for key, value in tags.items():
@@ -417,7 +424,7 @@ def _parse_records(tags: dict[str, str], run_id: str) -> list[dict[str, Any]]:
         for field in _TEXT_FIELDS:
             record[field] = fields.get(field)
         for field in _INT_FIELDS:
-            record[field] = int(fields[field]) if fields.get(field) not in (None, "") else None
+            record[field] = _as_int(fields.get(field), f"{TAG_PREFIX}{explanation_id}.{field}")
         record["is_raw"] = fields.get("is_raw") == "true"
         record["is_engineered"] = not record["is_raw"]
         record["run_id"] = run_id
