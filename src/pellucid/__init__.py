@@ -33,6 +33,7 @@ _LAZY = {
     "LIMEExplainer": "pellucid.explainers.lime",
     "PFIExplainer": "pellucid.explainers.pfi",
     "ExplanationDashboard": "pellucid.dashboard",
+    "ExplanationClient": "pellucid.store.client",
 }
 
 __all__ = ["__version__", "Explanation", "PellucidError", *_LAZY]
