@@ -108,3 +108,15 @@ def test_unsupported_explainer_is_refused():
         create_scoring_explainer("not an explainer")
 
 
+
+
+def test_mimic_explainer_scores_through_its_linear_surrogate(diabetes_ridge):
+    mimic = pytest.importorskip("pellucid.explainers.mimic")
+    from pellucid.mimic.models import LinearExplainableModel
+
+    model, X = diabetes_ridge
+    explainer = mimic.MimicExplainer(model, X[:300], LinearExplainableModel)
+    scoring = create_scoring_explainer(explainer)
+    assert scoring.kind == "linear" and any("surrogate" in note for note in scoring.notes)
+    assert np.allclose(_sdk_to_array(scoring.explain(X[300:310]), "regression"),
+                       explainer.explain_local(X[300:310]).local_values, atol=1e-10)

@@ -27,7 +27,8 @@ def create_scoring_explainer(explainer: Any, X: Any = None) -> ScoringExplainer:
     Parameters
     ----------
     explainer : BaseExplainer or TabularExplainer
-        A fitted LinearExplainer, TreeExplainer or KernelExplainer, or a TabularExplainer that chose one.
+        A fitted LinearExplainer, TreeExplainer or KernelExplainer, or a TabularExplainer that chose one. A
+        MimicExplainer gives the scoring explainer of its surrogate (linear or tree).
     X : array-like of shape (n_rows, n_features), optional
         Data for the scoring explainer's reference: the mean for a linear model, the background for Kernel SHAP
         (summarised like the explainer's), the interventional background for trees. Default: the explainer's own.
@@ -49,11 +50,13 @@ def create_scoring_explainer(explainer: Any, X: Any = None) -> ScoringExplainer:
     direct = getattr(explainer, "explainer", explainer)  # TabularExplainer -> its direct explainer
     subset = getattr(explainer, "explain_subset", None)
     name = type(direct).__name__
+    if name == "MimicExplainer":
+        return _for_mimic(direct, X)
     kind = SCORING_KIND_OF.get(name)
     if kind is None:
         raise ArgumentError(
-            f"no scoring explainer for {name}; create_scoring_explainer takes a LinearExplainer, TreeExplainer or "
-            f"KernelExplainer (or a TabularExplainer that chose one)"
+            f"no scoring explainer for {name}; create_scoring_explainer takes a LinearExplainer, TreeExplainer, "
+            f"KernelExplainer or MimicExplainer (or a TabularExplainer that chose one)"
         )
     module_name, class_name = KINDS[kind]
     scoring = getattr(importlib.import_module(module_name), class_name)(direct, X)
@@ -64,4 +67,22 @@ def create_scoring_explainer(explainer: Any, X: Any = None) -> ScoringExplainer:
         )
         scoring.notes.append(note)
         logger.warning(note)
+    return scoring
+
+
+def _for_mimic(mimic: Any, X: Any) -> ScoringExplainer:
+    """The scoring explainer of a MimicExplainer's surrogate (linear or tree), which it explains exactly."""
+    inner = getattr(mimic, "_inner", None)
+    if inner is None:
+        raise ArgumentError("the MimicExplainer has no fitted surrogate explainer; construct it before scoring")
+    scoring = create_scoring_explainer(inner, X)
+    scoring.features = list(mimic.features)
+    surrogate = type(getattr(mimic, "surrogate", None)).__name__
+    fidelity = getattr(mimic, "fidelity", None)
+    note = (
+        f"explains the {surrogate} surrogate that mimics the model (held-out fidelity {fidelity}); predictions are "
+        "the surrogate's: pass the model to the service for the model's own predictions"
+    )
+    scoring.notes.append(note)
+    logger.info(note)
     return scoring
