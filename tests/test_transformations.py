@@ -504,3 +504,30 @@ def test_feature_map_arithmetic():
     binary = FeatureMap.from_matrix(np.array([[1.0, 1.0], [1.0, 0.0]]))  # column 0 counted twice: rescaled
     np.testing.assert_allclose(binary.weights.toarray(), [[0.5, 1.0], [0.5, 0.0]])
     assert binary.notes and "divided by its sum" in binary.notes[0]
+
+
+def _indicators(columns):
+    """A column-wise one-hot encoding without output names: each input's categories, in order."""
+    def encode(X):
+        X = np.asarray(X, dtype=object)
+        return np.column_stack([(X[:, j] == value).astype(float) for j, values in enumerate(columns)
+                                for value in values])
+    return encode
+
+
+def test_unnamed_outputs_unseen_on_probe_rows_take_their_neighbours_owner_or_raise(frame):
+    from sklearn.preprocessing import FunctionTransformer
+
+    encoder = FunctionTransformer(_indicators([["w", "x", "y", "z"], ["p", "q"]]))
+    ct = ColumnTransformer([("ind", encoder, ["c", "d"])]).fit(frame)
+    # 'x' never occurs in these rows: its output sits between two outputs of 'c', so it belongs to 'c'
+    fmap = get_feature_map(ct, frame[frame["c"] != "x"])
+    expected = np.zeros((6, 6))
+    expected[2, :4] = expected[3, 4:] = 1.0
+    np.testing.assert_array_equal(fmap.weights.toarray(), expected)
+    assert fmap.engineered_features[0] == "ind__functiontransformer0"
+    # 'z' never occurs: its output sits between 'c' and 'd' outputs and has no name: it cannot be placed
+    with pytest.raises(TransformationError, match=r"did not change when any single one of its raw columns"):
+        get_feature_map(ct, frame[frame["c"] != "z"])
+    shared = get_feature_map(ct, frame[frame["c"] != "z"], allow_all_transformations=True)
+    np.testing.assert_allclose(shared.weights.toarray()[[2, 3], 3], [0.5, 0.5])
