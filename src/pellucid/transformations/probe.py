@@ -112,10 +112,9 @@ def _comparable(output: Any) -> np.ndarray:
 
 def _variants(data: Any) -> list[tuple[np.ndarray, np.ndarray]]:
     """Per input column, two replacement columns: each value moved to the next and to the opposite distinct value."""
-    columns = _columns_of(data)
     replacements = []
-    for column in columns:
-        codes, uniques = pd.factorize(pd.Series(column, dtype=object), use_na_sentinel=False)
+    for column in _columns_of(data):
+        codes, uniques = pd.factorize(pd.Series(column, dtype=column.dtype), use_na_sentinel=False)
         n_unique = len(uniques)
         if n_unique < 2:
             replacements.append(_constant_shift(column))
@@ -125,7 +124,7 @@ def _variants(data: Any) -> list[tuple[np.ndarray, np.ndarray]]:
         rank = np.empty(n_unique, dtype=np.int64)
         rank[order] = np.arange(n_unique)
         ranks = rank[codes]
-        sorted_uniques = np.asarray(uniques, dtype=object)[order]
+        sorted_uniques = np.asarray(uniques, dtype=column.dtype)[order]
         near = sorted_uniques[(ranks + 1) % n_unique]
         far = sorted_uniques[(ranks + max(1, n_unique // 2)) % n_unique]
         replacements.append((near, far))
@@ -133,11 +132,9 @@ def _variants(data: Any) -> list[tuple[np.ndarray, np.ndarray]]:
 
 
 def _constant_shift(column: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    try:
-        numeric = np.asarray(column, dtype=np.float64)
-    except (TypeError, ValueError):
-        return column, column  # a constant text column cannot be changed without inventing a category
-    return (numeric + 1.0).astype(object), (numeric * 2.0 + 10.0).astype(object)
+    if column.dtype != object:
+        return column + 1.0, column * 2.0 + 10.0
+    return column, column  # a constant text column cannot be changed without inventing a category
 
 
 def _sort_order(uniques: Any) -> np.ndarray:
@@ -150,34 +147,38 @@ def _sort_order(uniques: Any) -> np.ndarray:
 
 
 def _columns_of(data: Any) -> list[np.ndarray]:
+    """The columns as float64 arrays (numeric) or object arrays (anything else)."""
     if isinstance(data, pd.DataFrame):
-        return [data.iloc[:, j].to_numpy(dtype=object) for j in range(data.shape[1])]
-    if sp.issparse(data):
-        dense = data.toarray()
-        return [dense[:, j].astype(object) for j in range(dense.shape[1])]
-    array = np.asarray(data)
-    return [array[:, j].astype(object) for j in range(array.shape[1])]
+        return [_typed(data.iloc[:, j]) for j in range(data.shape[1])]
+    array = data.toarray() if sp.issparse(data) else np.asarray(data)
+    return [_typed(array[:, j]) for j in range(array.shape[1])]
+
+
+def _typed(column: Any) -> np.ndarray:
+    dtype = getattr(column, "dtype", None)
+    if dtype is not None and pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype):
+        return np.asarray(column, dtype=np.float64)
+    return np.asarray(column, dtype=object)
 
 
 def _stack(data: Any, variants: list, columns: list[int]) -> Any:
     """For each column in ``columns``, two copies of the probe rows with that column replaced, one table."""
     n_probe = data.shape[0]
     n_copies = 2 * len(columns)
-    base_columns = _columns_of(data)
-    stacked = [np.tile(column, n_copies) for column in base_columns]
+    stacked = [np.tile(column, n_copies) for column in _columns_of(data)]
     for position, j in enumerate(columns):
         for k, replacement in enumerate(variants[j]):
             start = (2 * position + k) * n_probe
             stacked[j][start:start + n_probe] = replacement
     if isinstance(data, pd.DataFrame):
-        frame = pd.DataFrame({i: col for i, col in enumerate(stacked)})
+        frame = pd.DataFrame(dict(enumerate(stacked)), copy=False)
         frame.columns = data.columns
-        return frame.astype(_castable(data.dtypes))
-    array = np.column_stack(stacked)
-    if sp.issparse(data) or np.asarray(data).dtype.kind in "biuf":
-        array = array.astype(np.float64)
+        retype = {col: d for col, d in _castable(data.dtypes).items() if frame[col].dtype != d}
+        return frame.astype(retype) if retype else frame
+    if all(column.dtype != object for column in stacked):
+        array = np.column_stack(stacked)
         return sp.csr_matrix(array) if sp.issparse(data) else array
-    return array
+    return np.column_stack(stacked)
 
 
 def _castable(dtypes: pd.Series) -> dict:
