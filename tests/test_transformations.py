@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import scipy.sparse as sp
+from sklearn.base import clone
 from sklearn.compose import ColumnTransformer
 from sklearn.decomposition import PCA
 from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
@@ -531,3 +532,85 @@ def test_unnamed_outputs_unseen_on_probe_rows_take_their_neighbours_owner_or_rai
         get_feature_map(ct, frame[frame["c"] != "z"])
     shared = get_feature_map(ct, frame[frame["c"] != "z"], allow_all_transformations=True)
     np.testing.assert_allclose(shared.weights.toarray()[[2, 3], 3], [0.5, 0.5])
+
+
+def test_sparse_engineered_rows_and_explainer_without_background(frame):
+    ct = ColumnTransformer([
+        ("num", SimpleImputer(), ["a", "b"]),
+        ("cat", OneHotEncoder(handle_unknown="ignore"), ["c", "d"]),
+        ("txt", CountVectorizer(), "t"),
+    ], sparse_threshold=1.0).fit(frame)
+    engineered = ct.transform(frame)
+    assert sp.issparse(engineered)  # the model is trained on, and will be given, a CSR matrix
+    model = LogisticRegression(max_iter=1000).fit(engineered, make_target(frame))
+    explainer = ExactLinearExplainer(model, frame.iloc[:30], transformations=ct)
+    assert explainer.background.kind == "sparse"
+    raw = explainer.explain_local(frame.iloc[30:34], raw=True)
+    expected = exact_raw_shapley(lambda x: model.decision_function(ct.transform(x)), frame.iloc[:30], frame.iloc[30:34])
+    np.testing.assert_allclose(raw.local_values[:, :, 1], expected, atol=1e-9)
+
+    class NoBackground(BaseExplainer):
+        """Explains against an all-zero engineered reference: values coef * x (needs no background)."""
+
+        method = "test_zero_reference"
+
+        def _task_and_classes(self):
+            return REGRESSION, None
+
+        def _explain_rows(self, rows):
+            coef = np.ravel(self.model.coef_)
+            values = coef * rows.values
+            output = np.ravel(self.model.decision_function(rows.to_model_input()))
+            return LocalResult(values[:, :, None], np.array([float(self.model.intercept_[0])]), output[:, None])
+
+    lazy = NoBackground(model, features=RAW_COLUMNS, transformations=ct)
+    assert lazy.features is None and lazy.raw_features == RAW_COLUMNS
+    lazy_raw = lazy.explain_local(frame.iloc[30:34], raw=True)  # the map is learnt from these rows
+    assert lazy.features == list(ct.get_feature_names_out())
+    np.testing.assert_allclose(lazy_raw.local_values.sum(axis=1) + lazy_raw.expected_values, lazy_raw.model_output)
+    c_columns = [i for i, name in enumerate(lazy.features) if name.startswith("cat__c_")]
+    np.testing.assert_allclose(lazy_raw.local_values[:, 2, 0],
+                               (np.ravel(model.coef_)[c_columns] * engineered[30:34][:, c_columns].toarray()).sum(axis=1))
+
+
+def test_pellucid_dataframe_mapper_matches_sklearn_pandas(frame, monkeypatch):
+    import sklearn.utils
+
+    monkeypatch.setattr(sklearn.utils, "tosequence", lambda x: x if isinstance(x, (list, tuple)) else list(x),
+                        raising=False)
+    sklearn_pandas = pytest.importorskip("sklearn_pandas")
+
+    def features(strings=True):
+        # sklearn-pandas stacks sparse outputs (the text counts) with scipy.sparse, which cannot hold strings
+        varying = [("d", None)] if strings else [("t", CountVectorizer())]
+        return [
+            (["a", "b"], [SimpleImputer(), StandardScaler()]),
+            *varying,
+            (["c"], OneHotEncoder(handle_unknown="ignore", sparse_output=not strings), {"alias": "colour"}),
+        ]
+
+    numeric_rest = frame[["a", "b", "c", "t", "e"]]
+    cases = [
+        (features(), {}, frame),
+        (features(), {"default": None}, frame),  # the unselected 'e' passes through
+        (features(strings=False), {"default": StandardScaler()}, numeric_rest),  # 'e' goes to the default
+        (features(strings=False), {"sparse": True}, frame),
+    ]
+    for make, options, data in cases:
+        ours = DataFrameMapper(make, **options).fit_transform(data)
+        theirs = sklearn_pandas.DataFrameMapper(
+            [(c, [clone(t) for t in tr] if isinstance(tr, list) else (None if tr is None else clone(tr)), *o)
+             for c, tr, *o in make], **options
+        ).fit_transform(data)
+        assert sp.issparse(ours) == sp.issparse(theirs)
+        ours = ours.toarray() if sp.issparse(ours) else ours
+        theirs = theirs.toarray() if sp.issparse(theirs) else theirs
+        assert ours.shape == theirs.shape
+        np.testing.assert_array_equal(pd.DataFrame(ours).astype(str).to_numpy(),
+                                      pd.DataFrame(theirs).astype(str).to_numpy())
+    with_default = DataFrameMapper(features(), default=None).fit(frame)
+    groups = get_feature_map(with_default, frame).groups()
+    assert groups["e"] == ["e"] and groups["t"] == ["t"]  # unselected columns pass through, in frame order
+    assert with_default.transformed_names_[-2:] == ["e", "t"]
+    frame_out = DataFrameMapper(features()[:1], df_out=True).fit_transform(frame)
+    assert list(frame_out.columns) == ["a", "b"]
