@@ -614,3 +614,32 @@ def test_pellucid_dataframe_mapper_matches_sklearn_pandas(frame, monkeypatch):
     assert with_default.transformed_names_[-2:] == ["e", "t"]
     frame_out = DataFrameMapper(features()[:1], df_out=True).fit_transform(frame)
     assert list(frame_out.columns) == ["a", "b"]
+
+
+def test_classic_sdk_example_with_the_real_explainers(frame):
+    from pellucid.explainers.linear import LinearExplainer
+    from pellucid.explainers.tabular import TabularExplainer
+
+    numerical, categorical = ["a", "b", "e"], ["c", "d"]
+    x_train = frame[numerical + categorical]
+    numeric_transformations = [
+        ([f], Pipeline(steps=[("imputer", SimpleImputer(strategy="median")), ("scaler", StandardScaler())]))
+        for f in numerical
+    ]
+    categorical_transformations = [([f], OneHotEncoder(handle_unknown="ignore", sparse_output=False)) for f in categorical]
+    transformations = numeric_transformations + categorical_transformations
+    clf = Pipeline(steps=[("preprocessor", DataFrameMapper(transformations)),
+                          ("classifier", LogisticRegression(solver="lbfgs"))])
+    clf.fit(x_train, make_target(frame))
+    expected = exact_raw_shapley(lambda x: clf.decision_function(x), x_train, x_train.iloc[:4])
+    for explainer_class in (LinearExplainer, TabularExplainer):
+        explainer = explainer_class(clf.steps[-1][1], initialization_examples=x_train,
+                                    features=numerical + categorical, classes=["low", "high"],
+                                    transformations=transformations)
+        raw = explainer.explain_local(x_train.iloc[:4], raw=True)
+        assert raw.is_raw and raw.features == numerical + categorical and raw.classes == ["low", "high"]
+        np.testing.assert_allclose(raw.local_values[:, :, 1], expected, atol=1e-9)
+        global_raw = explainer.explain_global(x_train, raw=True)
+        assert global_raw.get_ranked_global_names()[0] in numerical + categorical
+        np.testing.assert_allclose(global_raw.local_values.sum(axis=1) + global_raw.expected_values,
+                                   global_raw.model_output, atol=1e-9)
