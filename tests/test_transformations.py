@@ -643,3 +643,22 @@ def test_classic_sdk_example_with_the_real_explainers(frame):
         assert global_raw.get_ranked_global_names()[0] in numerical + categorical
         np.testing.assert_allclose(global_raw.local_values.sum(axis=1) + global_raw.expected_values,
                                    global_raw.model_output, atol=1e-9)
+
+
+def test_transformers_receive_the_users_frames_with_their_dtypes(frame, fitted):
+    from sklearn.preprocessing import FunctionTransformer
+
+    seen = []
+
+    def record(block):
+        seen.append(str(block.dtypes.iloc[0]))
+        return block.to_numpy(dtype=float)
+
+    # 'e' alone, and 'e' with 'b' in one transformer (probed column by column)
+    ct = ColumnTransformer([("e", FunctionTransformer(record), ["e"]),
+                            ("eb", FunctionTransformer(record), ["e", "b"])]).fit(frame)
+    model = Ridge().fit(ct.transform(frame), frame["a"].fillna(0))
+    explainer = ExactLinearExplainer(model, frame.iloc[:20], transformations=ct)
+    explainer.explain_local(frame.iloc[20:23], raw=True)
+    explainer.explain_global(raw=True)
+    assert seen and set(seen) == {"int64"}

@@ -120,6 +120,7 @@ class BaseExplainer:
         self.raw_background: Dataset | None = None
         self.raw_features: list[str] | None = None
         self._transformations: Transformations | None = None
+        self._raw_source: pd.DataFrame | None = None  # the user's raw background frame, dtypes intact
         self.classes = None if classes is None else list(classes)
         if transformations is not None:
             self._setup_transformations(initialization_examples, features)
@@ -187,7 +188,9 @@ class BaseExplainer:
         Explanation
         """
         if evaluation_examples is None:
-            default = self.raw_background if self.raw_background is not None else self.background
+            default = self._raw_source if self._raw_source is not None else (
+                self.raw_background if self.raw_background is not None else self.background
+            )
             if default is None:
                 raise ArgumentError("explain_global needs evaluation_examples when the explainer has no background")
             evaluation_examples = default
@@ -216,7 +219,8 @@ class BaseExplainer:
         runtime = self._transformations
         if runtime is None or not runtime.transforms_rows:
             return self._read_plain_rows(evaluation_examples), None
-        raw_rows = as_dataset(self._align_raw_columns(evaluation_examples), None, name="evaluation_examples")
+        source = self._align_raw_columns(evaluation_examples)
+        raw_rows = as_dataset(source, None, name="evaluation_examples")
         expected = len(self.raw_features) if self.raw_features is not None else None
         if expected is not None and raw_rows.n_features != expected:
             raise DataShapeError(
@@ -225,7 +229,7 @@ class BaseExplainer:
             )
         if self.raw_features is not None:
             raw_rows = replace(raw_rows, feature_names=list(self.raw_features))
-        rows = runtime.engineered(raw_rows)
+        rows = runtime.engineered(raw_rows, source=source)
         if self.features is None:  # no background: the map was learnt from these rows
             self.features = list(runtime.feature_map.engineered_features)
             self.raw_features = list(runtime.feature_map.raw_features)
@@ -266,9 +270,11 @@ class BaseExplainer:
                         f"initialization_examples; found {len(features)} names"
                     )
                 raw = replace(raw, feature_names=[str(f) for f in features])
-            runtime.fit_map(raw)
+            if isinstance(initialization_examples, pd.DataFrame):
+                self._raw_source = initialization_examples
+            runtime.fit_map(raw, initialization_examples)
             self.raw_background = raw
-            self.background = runtime.engineered(raw, "initialization_examples")
+            self.background = runtime.engineered(raw, "initialization_examples", initialization_examples)
             self.raw_features = list(raw.feature_names)
             self.features = list(runtime.feature_map.engineered_features)
         elif features is not None:

@@ -121,13 +121,16 @@ class Transformations:
         return self.transformer is not None
 
     # ------------------------------------------------------------------ the map
-    def fit_map(self, raw: Dataset) -> FeatureMap:
+    def fit_map(self, raw: Dataset, source: Any = None) -> FeatureMap:
         """Learn the raw <- engineered map by reading the transformations and probing them on rows of ``raw``.
 
         Parameters
         ----------
         raw : Dataset
             Raw rows (usually the background); a few hundred of them are used as probe rows.
+        source : DataFrame, optional
+            The user's own frame behind ``raw`` (same rows and columns): its exact dtypes are given to the
+            transformers.
 
         Raises
         ------
@@ -137,7 +140,8 @@ class Transformations:
         """
         if not self.transforms_rows:
             return self.feature_map
-        data = raw.to_model_input(raw.values[probe_rows(raw)])
+        picked = probe_rows(raw)
+        data = source.iloc[picked] if isinstance(source, pd.DataFrame) else raw.to_model_input(raw.values[picked])
         mapped = map_transformer(self.transformer, data, list(raw.feature_names), "")
         width = transform_checked(self.transformer, data, "the transformations").shape[1]
         if width != mapped.weights.shape[1]:
@@ -167,11 +171,15 @@ class Transformations:
         return self.feature_map
 
     # ------------------------------------------------------------------ rows
-    def transform(self, raw: Dataset) -> Any:
-        """Engineered rows in the transformer's own output form (ndarray, CSR matrix or DataFrame)."""
+    def transform(self, raw: Dataset, source: Any = None) -> Any:
+        """Engineered rows in the transformer's own output form (ndarray, CSR matrix or DataFrame).
+
+        ``source``, the user's own DataFrame behind ``raw`` when there is one, is transformed as it is (exact
+        dtypes); otherwise the rows are rebuilt in the form the user gave them.
+        """
         if not self.transforms_rows:
             raise TransformationError("a feature map cannot transform rows; pass engineered rows")
-        data = raw.to_model_input()
+        data = source if isinstance(source, pd.DataFrame) else raw.to_model_input()
         try:
             return self.transformer.transform(data)
         except Exception as exc:  # user code: report what failed and what it needs
@@ -181,11 +189,14 @@ class Transformations:
                 "transformations were fitted on"
             ) from exc
 
-    def engineered(self, raw: Dataset, name: str = "evaluation_examples") -> Dataset:
-        """The engineered :class:`~pellucid.data.Dataset` of raw rows, named after the feature map."""
+    def engineered(self, raw: Dataset, name: str = "evaluation_examples", source: Any = None) -> Dataset:
+        """The engineered :class:`~pellucid.data.Dataset` of raw rows, named after the feature map.
+
+        ``source`` is the user's DataFrame behind ``raw``, if any (see :meth:`transform`).
+        """
         if self.feature_map is None:
-            self.fit_map(raw)
-        output = self.transform(raw)
+            self.fit_map(raw, source)
+        output = self.transform(raw, source)
         if not isinstance(output, pd.DataFrame) and not sp.issparse(output):
             output = np.asarray(output)
             if output.ndim == 1:

@@ -173,8 +173,12 @@ def _stack(data: Any, variants: list, columns: list[int]) -> Any:
     if isinstance(data, pd.DataFrame):
         frame = pd.DataFrame(dict(enumerate(stacked)), copy=False)
         frame.columns = data.columns
-        retype = {col: d for col, d in _castable(data.dtypes).items() if frame[col].dtype != d}
-        return frame.astype(retype) if retype else frame
+        # back to the user's dtypes: every value came from its own column, so integer columns stay integral
+        retype = {col: d for col, d in data.dtypes.items() if frame[col].dtype != d}
+        try:
+            return frame.astype(retype) if retype else frame
+        except (TypeError, ValueError):
+            return frame.astype({col: d for col, d in _castable(data.dtypes).items() if frame[col].dtype != d})
     if all(column.dtype != object for column in stacked):
         array = np.column_stack(stacked)
         return sp.csr_matrix(array) if sp.issparse(data) else array
