@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field, replace
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -31,7 +31,9 @@ from pellucid.data import Dataset, as_dataset
 from pellucid.errors import ArgumentError, DataShapeError
 from pellucid.explanation import CLASSIFICATION, Explanation
 from pellucid.model import ModelWrapper, model_type_name
-from pellucid.transformations import Transformations, as_feature_map, pipeline_contains, raw_explanation
+
+if TYPE_CHECKING:  # imported on use: explainers without transformations need not load scikit-learn
+    from pellucid.transformations import Transformations
 
 __all__ = ["BaseExplainer", "LocalResult"]
 
@@ -245,9 +247,13 @@ class BaseExplainer:
                 "raw=True maps engineered features to raw ones through the explainer's transformations; this "
                 "explainer has none, so its features already are the raw ones: call it without raw=True"
             )
+        from pellucid.transformations import raw_explanation
+
         return raw_explanation(explanation, self._transformations.feature_map, self.raw_features, raw_rows)
 
     def _setup_transformations(self, initialization_examples: Any, features: list[str] | None) -> None:
+        from pellucid.transformations import Transformations, pipeline_contains
+
         if pipeline_contains(self.model, self.transformations):
             raise ArgumentError(
                 "the model is the whole Pipeline, which already applies the transformations; pass its final "
@@ -284,6 +290,8 @@ class BaseExplainer:
 
     def _setup_feature_map(self, runtime: Transformations, initialization_examples: Any, features: Any) -> None:
         """A plain feature map: the data is engineered; ``features`` names the raw (or engineered) features."""
+        from pellucid.transformations import as_feature_map
+
         fmap = runtime.feature_map
         raw_names = engineered_names = None
         if features is not None:
