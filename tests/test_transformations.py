@@ -424,7 +424,7 @@ def test_global_views_in_raw_space(frame, fitted):
     np.testing.assert_allclose(global_only.global_values, np.abs(with_local.local_values).mean(axis=0))
     # a global-only engineered explanation maps its global values: sums (an upper bound), with a note
     engineered = explainer.explain_global(frame.iloc[:40], include_local=False)
-    mapped = raw_explanation(engineered, explainer._transformations.feature_map, RAW_COLUMNS)
+    mapped = raw_explanation(engineered, get_feature_map(ct, frame.iloc[:40]), RAW_COLUMNS)
     c_columns = [i for i, name in enumerate(engineered.features) if name.startswith("cat__c_")]
     np.testing.assert_allclose(mapped.global_values[2], engineered.global_values[c_columns].sum(axis=0))
     assert np.all(mapped.global_values >= global_only.global_values - 1e-12)
@@ -437,7 +437,7 @@ def test_explanation_methods_get_raw_explanation_and_importances(frame, fitted):
     engineered = explainer.explain_local(frame.iloc[30:35])
     expected = explainer.explain_local(frame.iloc[30:35], raw=True).local_values
     np.testing.assert_allclose(engineered.get_raw_explanation().local_values, expected)  # map from meta
-    matrix = explainer._transformations.feature_map.weights
+    matrix = get_feature_map(ct, frame.iloc[:30]).weights
     for maps in (matrix, matrix.toarray(), [matrix]):
         mapped = engineered.get_raw_explanation(maps, raw_feature_names=RAW_COLUMNS)
         np.testing.assert_allclose(mapped.local_values, expected)

@@ -10,22 +10,21 @@ reads the input, checks it against the background, and builds the :class:`~pellu
 
 Transformations: given ``transformations=`` (see :mod:`pellucid.transformations`), the model is the final
 estimator (it takes engineered features) while ``initialization_examples`` and evaluation data are raw. The
-base class transforms the raw background once (``self.background`` is then the engineered background and
+base class transforms the raw background once (``self.background`` is the engineered background,
 ``self.raw_background`` the raw one) and every evaluation set before ``_explain_rows``, so a subclass always
-sees engineered rows and needs no code for transformations. ``explain_local(x, raw=True)`` and
-``explain_global(x, raw=True)`` return the explanation in raw features (:func:`pellucid.transformations.raw_explanation`).
-Subclasses should not override ``explain_local``; one that must, reads rows with :meth:`_read_input` and
-finishes with :meth:`_finish`.
+sees engineered rows and needs no code of its own for transformations. ``explain_local(x, raw=True)`` and
+``explain_global(x, raw=True)`` return the explanation in raw features. A subclass should not override
+``explain_local``; one that must reads rows with :meth:`BaseExplainer._read_input` and returns
+:meth:`BaseExplainer._finish`'s result.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
-import pandas as pd
 
 from pellucid.data import Dataset, as_dataset
 from pellucid.errors import ArgumentError, DataShapeError
@@ -33,7 +32,7 @@ from pellucid.explanation import CLASSIFICATION, Explanation
 from pellucid.model import ModelWrapper, model_type_name
 
 if TYPE_CHECKING:  # imported on use: explainers without transformations need not load scikit-learn
-    from pellucid.transformations import Transformations
+    from pellucid.transformations.inputs import TransformedInputs
 
 __all__ = ["BaseExplainer", "LocalResult"]
 
@@ -77,10 +76,10 @@ class BaseExplainer:
     classes : list, optional
         Class labels of a classifier, one per model output.
     transformations : optional
-        Fitted feature transformations from raw to engineered features: a list of ``(columns, transformer)``
-        tuples, a DataFrameMapper, a ColumnTransformer, a Pipeline of transformers, or a feature map matrix of
-        shape (n_raw, n_engineered) (see :mod:`pellucid.transformations`). ``model`` then takes engineered
-        features and the data is raw (engineered for a plain feature map).
+        Fitted transformations from raw to engineered features: a list of ``(columns, transformer)`` tuples, a
+        DataFrameMapper, a ColumnTransformer, a Pipeline of transformers, or a feature map matrix of shape
+        (n_raw, n_engineered) (see :mod:`pellucid.transformations`). ``model`` then takes engineered features
+        and the data is raw (engineered for a plain feature map).
     model_task : {"unknown", "classification", "regression"}
         The model's task; inferred from its methods when "unknown".
     allow_all_transformations : bool, default False
@@ -91,10 +90,10 @@ class BaseExplainer:
     ----------
     background : Dataset or None
         The background the subclass explains against (engineered when transformations are given).
-    raw_background : Dataset or None
-        The raw background (transformations only).
     features : list of str or None
         Names of the features the subclass explains (engineered when transformations are given).
+    raw_background : Dataset or None
+        The raw background (transformations only).
     raw_features : list of str or None
         Raw feature names (transformations only).
     """
@@ -121,17 +120,25 @@ class BaseExplainer:
         self.background: Dataset | None = None
         self.raw_background: Dataset | None = None
         self.raw_features: list[str] | None = None
-        self._transformations: Transformations | None = None
-        self._raw_source: pd.DataFrame | None = None  # the user's raw background frame, dtypes intact
-        self.classes = None if classes is None else list(classes)
+        self._inputs: TransformedInputs | None = None
         if transformations is not None:
-            self._setup_transformations(initialization_examples, features)
+            from pellucid.transformations.inputs import TransformedInputs
+
+            self._inputs = TransformedInputs(
+                model, transformations, initialization_examples, features,
+                allow_all_transformations=allow_all_transformations,
+            )
+            self.background, self.raw_background = self._inputs.background, self._inputs.raw_background
+            self.features, self.raw_features = self._inputs.features, self._inputs.raw_features
+            self.classes = None if classes is None else list(classes)
+            self._notes: list[str] = list(self._inputs.notes)
             return
         if initialization_examples is not None:
             self.background = as_dataset(initialization_examples, features, name="initialization_examples")
         self.features = list(self.background.feature_names) if self.background is not None else (
             [str(f) for f in features] if features is not None else None
         )
+        self.classes = None if classes is None else list(classes)
         self._notes: list[str] = list(self.background.notes) if self.background is not None else []
 
     # ------------------------------------------------------------------ to implement
@@ -182,17 +189,15 @@ class BaseExplainer:
             Keep the local values in the explanation (the global view is derived from them); when False,
             only the global values are kept.
         raw : bool, default False
-            Return the explanation in raw features (needs transformations). Raw global values are derived
-            from the raw local values (the mean absolute value of each raw feature's summed local values).
+            Return the explanation in raw features (needs transformations); raw global values are then the
+            mean absolute raw local values.
 
         Returns
         -------
         Explanation
         """
         if evaluation_examples is None:
-            default = self._raw_source if self._raw_source is not None else (
-                self.raw_background if self.raw_background is not None else self.background
-            )
+            default = self._inputs.default_rows() if self._inputs is not None else self.background
             if default is None:
                 raise ArgumentError("explain_global needs evaluation_examples when the explainer has no background")
             evaluation_examples = default
@@ -217,122 +222,25 @@ class BaseExplainer:
         return self._read_input(evaluation_examples)[0]
 
     def _read_input(self, evaluation_examples: Any) -> tuple[Dataset, Dataset | None]:
-        """(rows the subclass explains, the raw rows they came from or None without transformations)."""
-        runtime = self._transformations
-        if runtime is None or not runtime.transforms_rows:
+        """(rows the subclass explains, the raw rows they came from, or None without raw rows)."""
+        if self._inputs is None or not self._inputs.transforms_rows:
             return self._read_plain_rows(evaluation_examples), None
-        source = self._align_raw_columns(evaluation_examples)
-        raw_rows = as_dataset(source, None, name="evaluation_examples")
-        expected = len(self.raw_features) if self.raw_features is not None else None
-        if expected is not None and raw_rows.n_features != expected:
-            raise DataShapeError(
-                f"evaluation_examples must have the {expected} raw columns the explainer was built with "
-                f"(the transformations' input); found {raw_rows.n_features}"
-            )
-        if self.raw_features is not None:
-            raw_rows = replace(raw_rows, feature_names=list(self.raw_features))
-        rows = runtime.engineered(raw_rows, source=source)
-        if self.features is None:  # no background: the map was learnt from these rows
-            self.features = list(runtime.feature_map.engineered_features)
-            self.raw_features = list(runtime.feature_map.raw_features)
-            self._notes.extend(runtime.feature_map.notes)
+        rows, raw_rows = self._inputs.read(evaluation_examples)
+        if self.features is None:  # no background: the map was just learnt from these rows
+            self.features, self.raw_features = self._inputs.features, self._inputs.raw_features
+            self._notes.extend(note for note in self._inputs.notes if note not in self._notes)
         return rows, raw_rows
 
     def _finish(self, explanation: Explanation, raw_rows: Dataset | None, raw: bool) -> Explanation:
-        """The explanation as asked: engineered, or mapped to raw features when ``raw``."""
+        """The explanation as asked: engineered, or in raw features when ``raw``."""
         if not raw:
             return explanation
-        if self._transformations is None:
+        if self._inputs is None:
             raise ArgumentError(
                 "raw=True maps engineered features to raw ones through the explainer's transformations; this "
                 "explainer has none, so its features already are the raw ones: call it without raw=True"
             )
-        from pellucid.transformations import raw_explanation
-
-        return raw_explanation(explanation, self._transformations.feature_map, self.raw_features, raw_rows)
-
-    def _setup_transformations(self, initialization_examples: Any, features: list[str] | None) -> None:
-        from pellucid.transformations import Transformations, pipeline_contains
-
-        if pipeline_contains(self.model, self.transformations):
-            raise ArgumentError(
-                "the model is the whole Pipeline, which already applies the transformations; pass its final "
-                "estimator (model.steps[-1][1]) as the model, or split it with "
-                "pellucid.transformations.split_pipeline(model)"
-            )
-        runtime = Transformations.from_user(
-            self.transformations, allow_all_transformations=self.allow_all_transformations
-        )
-        self._transformations = runtime
-        self.features = None
-        if not runtime.transforms_rows:
-            self._setup_feature_map(runtime, initialization_examples, features)
-        elif initialization_examples is not None:
-            raw = as_dataset(initialization_examples, None, name="initialization_examples")
-            if features is not None:
-                if len(features) != raw.n_features:
-                    raise DataShapeError(
-                        f"with transformations, features names the {raw.n_features} raw columns of "
-                        f"initialization_examples; found {len(features)} names"
-                    )
-                raw = replace(raw, feature_names=[str(f) for f in features])
-            if isinstance(initialization_examples, pd.DataFrame):
-                self._raw_source = initialization_examples
-            runtime.fit_map(raw, initialization_examples)
-            self.raw_background = raw
-            self.background = runtime.engineered(raw, "initialization_examples", initialization_examples)
-            self.raw_features = list(raw.feature_names)
-            self.features = list(runtime.feature_map.engineered_features)
-        elif features is not None:
-            self.raw_features = [str(f) for f in features]
-        notes = list(self.background.notes) if self.background is not None else []
-        self._notes: list[str] = notes + (list(runtime.feature_map.notes) if runtime.feature_map else [])
-
-    def _setup_feature_map(self, runtime: Transformations, initialization_examples: Any, features: Any) -> None:
-        """A plain feature map: the data is engineered; ``features`` names the raw (or engineered) features."""
-        from pellucid.transformations import as_feature_map
-
-        fmap = runtime.feature_map
-        raw_names = engineered_names = None
-        if features is not None:
-            names = [str(f) for f in features]
-            if len(names) == fmap.n_raw:
-                raw_names = names
-            elif len(names) == fmap.n_engineered:
-                engineered_names = names
-            else:
-                raise DataShapeError(
-                    f"features must name the feature map's {fmap.n_raw} raw features (or its "
-                    f"{fmap.n_engineered} engineered ones); found {len(names)} names"
-                )
-        if initialization_examples is not None:
-            self.background = as_dataset(initialization_examples, engineered_names, name="initialization_examples")
-            if self.background.n_features != fmap.n_engineered:
-                raise DataShapeError(
-                    f"initialization_examples must have the feature map's {fmap.n_engineered} engineered columns; "
-                    f"found {self.background.n_features}"
-                )
-            engineered_names = list(self.background.feature_names)
-        runtime.feature_map = as_feature_map(fmap, raw_names, engineered_names)
-        self.features = list(runtime.feature_map.engineered_features)
-        self.raw_features = list(runtime.feature_map.raw_features)
-
-    def _align_raw_columns(self, evaluation_examples: Any) -> Any:
-        """Raw DataFrame rows with the background's columns in the background's order."""
-        background = self.raw_background
-        if not isinstance(evaluation_examples, pd.DataFrame) or background is None or background.columns is None:
-            return evaluation_examples
-        columns = list(background.columns)
-        if list(evaluation_examples.columns) == columns:
-            return evaluation_examples
-        missing = [c for c in columns if c not in evaluation_examples.columns]
-        extra = [c for c in evaluation_examples.columns if c not in columns]
-        if missing or extra:
-            raise DataShapeError(
-                f"evaluation_examples must have the raw columns of initialization_examples; missing {missing}, "
-                f"unexpected {extra}"
-            )
-        return evaluation_examples[columns]
+        return self._inputs.to_raw(explanation, raw_rows)
 
     def _read_plain_rows(self, evaluation_examples: Any) -> Dataset:
         names = self.features
@@ -374,12 +282,8 @@ class BaseExplainer:
             "notes": self._notes + rows.notes + list(result.meta.pop("notes", [])),
         }
         meta.update(result.meta)
-        if self._transformations is not None:
-            meta["transformations"] = {
-                "kind": self._transformations.kind,
-                "allow_all_transformations": bool(self.allow_all_transformations),
-            }
-            meta["feature_map"] = self._transformations.feature_map.to_meta()
+        if self._inputs is not None:
+            meta.update(self._inputs.meta())
         return Explanation(
             method=self.method,
             task=task,
