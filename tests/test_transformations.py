@@ -662,3 +662,18 @@ def test_transformers_receive_the_users_frames_with_their_dtypes(frame, fitted):
     explainer.explain_local(frame.iloc[20:23], raw=True)
     explainer.explain_global(raw=True)
     assert seen and set(seen) == {"int64"}
+
+
+def test_transformations_with_pandas_output_pass_frames_between_steps(frame):
+    ct = ColumnTransformer([
+        ("num", make_pipeline(SimpleImputer(), StandardScaler()), ["a", "b"]),
+        ("cat", OneHotEncoder(sparse_output=False, handle_unknown="ignore"), ["c", "d"]),
+    ]).set_output(transform="pandas").fit(frame)
+    model = LogisticRegression().fit(ct.transform(frame), make_target(frame))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)  # e.g. "X does not have valid feature names"
+        explainer = ExactLinearExplainer(model, frame.iloc[:30], transformations=ct)
+        raw = explainer.explain_local(frame.iloc[30:33], raw=True)
+    assert explainer.background.kind == "pandas"  # the model gets the DataFrame it was trained on
+    expected = exact_raw_shapley(lambda x: model.decision_function(ct.transform(x)), frame.iloc[:30], frame.iloc[30:33])
+    np.testing.assert_allclose(raw.local_values[:, :, 1], expected, atol=1e-9)

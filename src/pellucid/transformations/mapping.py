@@ -89,8 +89,9 @@ def map_transformer(transformer: Any, data: Any, input_names: list[str], where: 
     return _map_by_probe(transformer, data, output, input_names, names, where)
 
 
-def transform_checked(transformer: Any, data: Any, where: str) -> Any:
-    """``transformer.transform(data)`` as a 2-D array or CSR matrix; failures become TransformationError."""
+def transform_checked(transformer: Any, data: Any, where: str, *, keep_form: bool = False) -> Any:
+    """``transformer.transform(data)`` as a 2-D array or CSR matrix (as returned with ``keep_form``, e.g. a
+    DataFrame for the next step of a Pipeline); failures become TransformationError."""
     try:
         output = transformer.transform(data)
     except Exception as exc:  # any failure of user code is reported with where it happened
@@ -98,7 +99,7 @@ def transform_checked(transformer: Any, data: Any, where: str) -> Any:
             f"{where} could not transform the raw rows ({type(exc).__name__}: {exc}); pass raw rows with the "
             "columns and types the transformations were fitted on"
         ) from exc
-    return as_2d_output(output)
+    return output if keep_form else as_2d_output(output)
 
 
 # ---------------------------------------------------------------------- known structures
@@ -190,7 +191,7 @@ def _map_pipeline(pipeline: Pipeline, data: Any, input_names: list[str], where: 
             reached = composed[:, problem.inputs].tocoo().row
             problems.append(Problem(problem.where, problem.outputs, sorted(set(reached.tolist())), problem.reason))
         composed = (composed @ sub.weights).tocsr()
-        current = transform_checked(step, current, f"{path} ({type(step).__name__})")
+        current = transform_checked(step, current, f"{path} ({type(step).__name__})", keep_form=True)
         names = sub.names
     own = feature_names_out(pipeline, input_names, composed.shape[1])
     return Mapped(composed, own or names, problems)
