@@ -129,7 +129,7 @@ class TorchNetwork:
 
     # ------------------------------------------------------------------ forward
     def _tensor(self, values: np.ndarray, requires_grad: bool = False) -> Any:
-        tensor = self._torch.as_tensor(np.ascontiguousarray(values), dtype=self.dtype, device=self.device)
+        tensor = self._torch.tensor(np.ascontiguousarray(values), dtype=self.dtype, device=self.device)
         return tensor.requires_grad_(requires_grad)
 
     def forward(self, values: np.ndarray) -> np.ndarray:

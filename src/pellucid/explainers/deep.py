@@ -175,9 +175,12 @@ class DeepExplainer(BaseExplainer):
                 )
                 net_background = self._network.forward(background)
         model_space = _detect_space(self.task_, net_background) if activation is None else "logit"
+        if activation is None and n_net == 1 and output == "logit":
+            model_space = "logit"  # one output in [0, 1] may be a logit: the user's word decides
         if activation is None and self.task_ == CLASSIFICATION and output == "auto":
-            self._notes.append(f"the model's outputs over the background look like {model_space}s: explained as such"
-                               " (pass output= to state it)")
+            looks = "probabilities" if model_space == "probability" else "logits"
+            self._notes.append(f"the model's outputs over the background look like {looks}: explained as such "
+                               "(pass output= to state it)")
         try:
             self._head, self.output_space, self.link_ = resolve_output(
                 self.task_, n_net, activation, model_space, output
