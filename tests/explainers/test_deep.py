@@ -512,3 +512,73 @@ def test_explanation_round_trips_through_json():
     assert restored.equals(explanation)
     assert restored.meta["method"] == "gradient_shap"
     assert restored.meta["parameters"]["n_samples"] == 8
+
+
+# ---------------------------------------------------------------------- Keras (tensorflow extra)
+@pytest.fixture(scope="module")
+def keras():
+    import os
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    tf = pytest.importorskip("tensorflow")
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(1)
+        tf.config.threading.set_inter_op_parallelism_threads(1)
+    except RuntimeError:  # TensorFlow already initialised by another test
+        pass
+    import keras
+
+    keras.utils.set_random_seed(0)
+    return keras
+
+
+def _keras_mlp_and_torch_twin(keras):
+    model = keras.Sequential([keras.Input((5,)), keras.layers.Dense(12, activation="relu"),
+                              keras.layers.Dense(8, activation="tanh"), keras.layers.Dense(3, activation="softmax")])
+    twin = torch.nn.Sequential(torch.nn.Linear(5, 12), torch.nn.ReLU(), torch.nn.Linear(12, 8), torch.nn.Tanh(),
+                               torch.nn.Linear(8, 3), torch.nn.Softmax(dim=1)).double().eval()
+    with torch.no_grad():
+        for torch_index, keras_index in [(0, 0), (2, 1), (4, 2)]:
+            kernel, bias = model.layers[keras_index].get_weights()
+            twin[torch_index].weight.copy_(torch.tensor(kernel.T))
+            twin[torch_index].bias.copy_(torch.tensor(bias))
+    return model, twin
+
+
+def test_keras_deeplift_shap_matches_the_torch_twin_and_is_additive(keras):
+    model, twin = _keras_mlp_and_torch_twin(keras)
+    background, rows = _data(20, 5, seed=1), _data(6, 5, seed=2)
+    assert DeepExplainer.supports(model)
+    explanation = DeepExplainer(model, background).explain_local(rows)
+    assert explanation.meta["framework"] == "keras"
+    assert explanation.meta["output_space"] == "probability"
+    reference = DeepExplainer(twin, background).explain_local(rows)
+    np.testing.assert_allclose(explanation.local_values, reference.local_values, atol=1e-5)
+    assert _residual(explanation) < 1e-5
+    logits = DeepExplainer(model, background, output="logit").explain_local(rows)
+    twin_logits = DeepExplainer(twin, background, output="logit").explain_local(rows)
+    np.testing.assert_allclose(logits.local_values, twin_logits.local_values, atol=1e-5)
+
+
+@pytest.mark.parametrize("method", ["gradient_shap", "integrated_gradients"])
+def test_keras_gradient_methods_match_the_torch_twin(keras, method):
+    model, twin = _keras_mlp_and_torch_twin(keras)
+    background, rows = _data(10, 5, seed=1), _data(4, 5, seed=2)
+    explanation = DeepExplainer(model, background, method=method, n_samples=16).explain_local(rows)
+    reference = DeepExplainer(twin, background, method=method, n_samples=16).explain_local(rows)
+    np.testing.assert_allclose(explanation.local_values, reference.local_values, atol=1e-5)
+
+
+def test_keras_functional_model_takes_gradient_methods_only(keras):
+    inputs = keras.Input((4,))
+    outputs = keras.layers.Dense(1)(keras.layers.Dense(6, activation="relu")(inputs))
+    model = keras.Model(inputs, outputs)
+    background = _data(10, 4)
+    with pytest.raises(ArgumentError, match="keras.Sequential"):
+        DeepExplainer(model, background)
+    explanation = DeepExplainer(model, background, method="integrated_gradients").explain_local(_data(3, 4, seed=1))
+    assert explanation.task == "regression" and explanation.local_values.shape == (3, 4, 1)
+    spread = np.abs(explanation.model_output - explanation.expected_values).max()
+    assert explanation.meta["convergence_delta"] < 0.05 * spread  # quadrature over ReLU kinks
+    with pytest.raises(DataShapeError, match="4 features"):
+        DeepExplainer(model, _data(10, 5), method="gradient_shap")

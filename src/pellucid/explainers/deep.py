@@ -57,13 +57,8 @@ STATE_VERSION = 1
 
 
 def _is_keras_model(model: Any) -> bool:
-    module = type(model).__module__.split(".")[0]
-    if module not in ("keras", "tensorflow", "tf_keras"):
-        return False
-    try:
-        from pellucid.explainers._deep_keras import is_keras_model
-    except ImportError:
-        return False
+    from pellucid.explainers._deep_keras import is_keras_model
+
     return is_keras_model(model)
 
 
