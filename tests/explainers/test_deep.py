@@ -15,7 +15,6 @@ import pandas as pd
 import pytest
 
 torch = pytest.importorskip("torch")
-pytest.importorskip("captum")
 
 from pellucid.data import as_dataset, summarize  # noqa: E402
 from pellucid.errors import (  # noqa: E402
@@ -142,7 +141,7 @@ def test_deeplift_shap_additive_in_float64_and_float32():
 
 def test_deeplift_shap_matches_shap_deep_explainer_and_captum():
     shap = pytest.importorskip("shap")
-    from captum.attr import DeepLiftShap
+    DeepLiftShap = pytest.importorskip("captum.attr").DeepLiftShap
 
     net = _mlp(5, 3)
     background, rows = _data(25, 5, seed=3), _data(8, 5, seed=4)
@@ -422,11 +421,27 @@ def test_functional_nonlinearity_is_flagged_as_not_additive(caplog):
     assert any("not here" in note and "nn.ReLU" in note for note in explanation.meta["notes"])
 
 
-def test_reused_activation_module_is_refused():
-    relu = torch.nn.ReLU()
-    net = torch.nn.Sequential(torch.nn.Linear(4, 8), relu, torch.nn.Linear(8, 8), relu, torch.nn.Linear(8, 2))
-    with pytest.raises(ModelInterfaceError, match="more than once"):
-        DeepExplainer(net.double().eval(), _data(10, 4)).explain_local(_data(2, 4, seed=1))
+def test_activation_module_used_twice_gives_the_same_values_as_two_modules():
+    shared = torch.nn.Tanh()
+    reused = torch.nn.Sequential(torch.nn.Linear(4, 8), shared, torch.nn.Linear(8, 8), shared, torch.nn.Linear(8, 2))
+    separate = torch.nn.Sequential(*[torch.nn.Tanh() if isinstance(m, torch.nn.Tanh) else m for m in reused])
+    background, rows = _data(10, 4), _data(5, 4, seed=1) * 2
+    first = DeepExplainer(reused.double().eval(), background).explain_local(rows)
+    second = DeepExplainer(separate.double().eval(), background).explain_local(rows)
+    np.testing.assert_allclose(first.local_values, second.local_values, atol=1e-12)
+    assert _residual(first) < 1e-8
+
+
+def test_in_place_activations_and_rows_equal_to_references():
+    net = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.ReLU(inplace=True), torch.nn.Linear(8, 8),
+                              torch.nn.LeakyReLU(0.1, inplace=True), torch.nn.Linear(8, 2)).double().eval()
+    background = _data(10, 4)
+    explanation = DeepExplainer(net, background).explain_local(background)  # each row is also a reference
+    assert _residual(explanation) < 1e-8
+    reference = pytest.importorskip("captum.attr").DeepLiftShap(net)
+    for target in range(2):
+        expected = reference.attribute(torch.tensor(background), baselines=torch.tensor(background), target=target)
+        np.testing.assert_allclose(explanation.local_values[:, :, target], expected.detach().numpy(), atol=1e-10)
 
 
 def test_bad_data_and_arguments():

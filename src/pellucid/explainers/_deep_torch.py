@@ -1,13 +1,14 @@
 """PyTorch backend of DeepExplainer: forward passes, input gradients and DeepLIFT contributions.
 
 Everything here takes and returns numpy arrays (float64) so the explainer's arithmetic is framework-free.
-DeepLIFT's rescale rule comes from captum (``captum.attr.DeepLift``); the gradients are plain autograd.
+DeepLIFT's rescale rule is applied with forward hooks on the elementwise activation modules (the secant slope
+replaces each activation's derivative for the pair), so one forward pass over [rows; references] and one
+backward pass per output give every multiplier; gradients are plain autograd. captum is not needed.
 """
 
 from __future__ import annotations
 
 import logging
-import warnings
 from typing import Any
 
 import numpy as np
@@ -112,8 +113,9 @@ class TorchNetwork:
     def split_final_activation(self, n_net: int) -> str | None:
         """Split a final Softmax/LogSoftmax/Sigmoid off an nn.Sequential, so the network returns logits.
 
-        DeepLIFT then runs on the logits and the activation is applied exactly afterwards (captum's rule for
-        softmax is not additive). A softmax over one output is left alone.
+        DeepLIFT then runs on the logits and the activation is carried through exactly afterwards (the softmax
+        couples its outputs, so the elementwise rescale rule does not apply to it). A softmax over one output is
+        left alone.
 
         Returns
         -------
@@ -217,6 +219,13 @@ class TorchNetwork:
     def deeplift(self, rows: np.ndarray, references: np.ndarray, n_net: int) -> np.ndarray:
         """DeepLIFT (rescale rule) contributions of each feature to each network output, pair by pair.
 
+        Rows and references go through the network in one batch. Every elementwise activation module
+        (nn.ReLU, nn.Tanh, nn.Sigmoid, nn.GELU ...; see ``_ELEMENTWISE``) is hooked so that, on the row half,
+        its derivative is replaced by the secant slope to its reference twin; the input gradient of each output
+        is then DeepLIFT's multiplier, and multiplier times ``row - reference`` sums exactly to
+        ``f(row) - f(reference)``. Non-linearities outside modules (``torch.relu`` in forward) keep their
+        gradient, which breaks that identity; the explainer reports the residual.
+
         Parameters
         ----------
         rows, references : ndarray of shape (n_pairs, n_features)
@@ -227,34 +236,95 @@ class TorchNetwork:
         Returns
         -------
         ndarray of shape (n_pairs, n_features, n_net)
-            Contributions; per pair and output they sum to ``f(row) - f(reference)`` when every non-linearity
-            is a module DeepLIFT knows (nn.ReLU, nn.Tanh, nn.Sigmoid, nn.ELU, nn.LeakyReLU, nn.Softplus ...).
         """
-        captum_attr = require("captum.attr", "torch")
-        method = captum_attr.DeepLift(self._network, multiply_by_inputs=True)
-        inputs = self._tensor(rows)
+        torch = self._torch
+        inputs = self._tensor(rows, requires_grad=True)
         baselines = self._tensor(references)
-        contributions = []
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", category=UserWarning, module=r"captum\..*")
-            warnings.filterwarnings("ignore", message=r".*hooks.*", category=UserWarning)
-            for j in range(n_net):
-                try:
-                    attribution = method.attribute(inputs, baselines=baselines, target=j)
-                except RuntimeError as exc:
-                    if "more than once" in str(exc):
-                        raise ModelInterfaceError(
-                            "DeepLIFT needs each non-linear module used once per forward pass; the model calls "
-                            f"one activation module more than once ({exc}). Give each layer its own nn.ReLU "
-                            "(or use method='gradient_shap')"
-                        ) from exc
-                    raise
-                contributions.append(attribution.detach().cpu().double().numpy())
-        return np.stack(contributions, axis=2)
+        rescale = _RescaleRule(torch, self._network)
+        try:
+            with torch.enable_grad():
+                output = self._call(torch.cat([inputs, baselines]))[: inputs.shape[0]]
+                columns = []
+                for j in range(n_net):
+                    (gradient,) = torch.autograd.grad(
+                        output[:, j].sum(), inputs, retain_graph=j < n_net - 1, allow_unused=True
+                    )
+                    columns.append(torch.zeros_like(inputs) if gradient is None else gradient)
+        finally:
+            rescale.remove()
+        multipliers = torch.stack(columns, dim=2).detach().cpu().double().numpy()  # (P, m, n_net)
+        return multipliers * (rows - references)[:, :, None]
 
     def describe_device(self) -> str:
         """``"cpu"`` or ``"cuda:0"``..."""
         return str(self.device)
+
+
+# Elementwise activations: DeepLIFT's rescale rule (secant slope) applies to each unit on its own.
+_ELEMENTWISE = (
+    "ReLU", "ReLU6", "LeakyReLU", "PReLU", "RReLU", "ELU", "SELU", "CELU", "GELU", "SiLU", "Mish", "Sigmoid",
+    "Tanh", "Softplus", "Softsign", "Hardtanh", "Hardsigmoid", "Hardswish", "LogSigmoid", "Tanhshrink",
+    "Threshold", "Softshrink", "Hardshrink",
+)
+
+
+class _RescaleRule:
+    """Hooks that make the input gradient of a [rows; references] batch equal DeepLIFT's multipliers.
+
+    A forward pre-hook keeps each activation's input (and hands the module a copy, so in-place activations
+    leave it intact); the forward hook returns, for the row half, ``y`` with the secant slope
+    ``(y - y_ref) / (u - u_ref)`` as its derivative (the derivative itself where ``u`` and ``u_ref`` nearly
+    coincide), and the reference half without gradient. Modules used several times per pass are handled call
+    by call.
+    """
+
+    def __init__(self, torch: Any, network: Any) -> None:
+        self._torch = torch
+        self._inputs: dict[int, list] = {}
+        self._bypass = False
+        self._handles = []
+        classes = tuple(getattr(torch.nn, name) for name in _ELEMENTWISE if hasattr(torch.nn, name))
+        for module in network.modules():
+            if type(module) in classes:
+                self._handles.append(module.register_forward_pre_hook(self._keep_input))
+                self._handles.append(module.register_forward_hook(self._rescale))
+
+    def remove(self) -> None:
+        for handle in self._handles:
+            handle.remove()
+
+    def _keep_input(self, module: Any, args: tuple) -> Any:
+        if self._bypass:
+            return None
+        self._inputs.setdefault(id(module), []).append(args[0])
+        return (args[0].clone(), *args[1:])
+
+    def _rescale(self, module: Any, args: tuple, output: Any) -> Any:
+        if self._bypass:
+            return None
+        torch = self._torch
+        pre = self._inputs[id(module)].pop()
+        half = pre.shape[0] // 2
+        pre_row, pre_ref = pre[:half], pre[half:]
+        post_row, post_ref = output[:half], output[half:]
+        gap = (pre_row - pre_ref).detach()
+        small = gap.abs() < 10 * torch.finfo(gap.dtype).eps * (1.0 + pre_row.detach().abs())
+        slope = (post_row - post_ref).detach() / torch.where(small, torch.ones_like(gap), gap)
+        if bool(small.any()):
+            slope = torch.where(small, self._derivative(module, pre_row), slope)
+        row = (post_row - slope * pre_row).detach() + slope * pre_row
+        return torch.cat([row, post_ref.detach()])
+
+    def _derivative(self, module: Any, pre: Any) -> Any:
+        torch = self._torch
+        leaf = pre.detach().requires_grad_(True)
+        self._bypass = True
+        try:
+            with torch.enable_grad():
+                (derivative,) = torch.autograd.grad(module(leaf * 1.0).sum(), leaf)
+        finally:
+            self._bypass = False
+        return derivative
 
 
 class _TwoDimensional:
