@@ -529,6 +529,16 @@ def test_explanation_round_trips_through_json():
     assert restored.meta["parameters"]["n_samples"] == 8
 
 
+def test_explain_global_averages_absolute_values_over_the_background():
+    net = _mlp(4, 2)
+    background = _data(12, 4)
+    explainer = DeepExplainer(net, background)
+    overall = explainer.explain_global()
+    local = explainer.explain_local(background)
+    np.testing.assert_allclose(overall.global_values, np.abs(local.local_values).mean(axis=0), atol=1e-12)
+    assert overall.global_values.shape == (4, 2)
+
+
 # ---------------------------------------------------------------------- Keras (tensorflow extra)
 @pytest.fixture(scope="module")
 def keras():

@@ -152,6 +152,7 @@ class DeepExplainer(BaseExplainer):
         self.use_gpu = bool(use_gpu)
         self.batch_size = int(batch_size)
         self.seed = (0 if seed is None else int(seed)) if method == "gradient_shap" else None
+        inherited_notes = len(self._notes)
         background = _numeric_values(self.background, "initialization_examples")
         self._weights = self.background.row_weights().astype(np.float64)
         self._network = self._make_network(model, background.shape[1])
@@ -191,6 +192,8 @@ class DeepExplainer(BaseExplainer):
         self.expected_values_ = self._weights @ self._background_outputs
         self.classes_ = self._resolve_classes(self._head.n_outputs(n_net))
         self._design = self._reference_design()
+        for note in self._notes[inherited_notes:]:
+            logger.info("DeepExplainer: %s", note)
         if self.background.n_rows > 1000 and method != "gradient_shap":
             logger.warning(
                 "DeepExplainer: %d background rows make %s cost %d passes per explained row; summarise them "
