@@ -606,3 +606,17 @@ def test_keras_functional_model_takes_gradient_methods_only(keras):
     assert explanation.meta["convergence_delta"] == pytest.approx(_residual(explanation), abs=1e-9)
     with pytest.raises(DataShapeError, match="4 features"):
         DeepExplainer(model, _data(10, 5), method="gradient_shap")
+
+
+def test_tabular_explainer_picks_deep_explainer_for_a_torch_module():
+    from pellucid.explainers.tabular import TabularExplainer
+
+    net = _mlp(4, 3)
+    background, rows = _data(12, 4), _data(3, 4, seed=1)
+    tabular = TabularExplainer(net, background, classes=["a", "b", "c"], use_gpu=False)
+    assert tabular.explainer_name == "DeepExplainer"
+    assert tabular.classes == ["a", "b", "c"]
+    explanation = tabular.explain_local(rows)
+    direct = DeepExplainer(net, background, classes=["a", "b", "c"]).explain_local(rows)
+    np.testing.assert_allclose(explanation.local_values, direct.local_values, atol=1e-12)
+    assert any("chose DeepExplainer" in note for note in explanation.meta["notes"])

@@ -191,6 +191,7 @@ class DeepExplainer(BaseExplainer):
         self._background_outputs = self._head.apply(net_background)
         self.expected_values_ = self._weights @ self._background_outputs
         self.classes_ = self._resolve_classes(self._head.n_outputs(n_net))
+        self.classes = self.classes_
         self._design = self._reference_design()
         for note in self._notes[inherited_notes:]:
             logger.info("DeepExplainer: %s", note)
