@@ -87,8 +87,8 @@ class DeepExplainer(BaseExplainer):
         (recorded in the notes). A binary classifier with one output (logit or sigmoid) needs
         ``model_task="classification"``; it is explained as two outputs, class 0 getting the negated values.
     output : {"auto", "logit", "probability", "raw"}, default "auto"
-        The output space to explain. "auto" explains what the model returns (logits, probabilities; "raw" for
-        a regressor). "probability" on a model returning logits applies a softmax (sigmoid for one output).
+        The output space to explain. "auto" explains what the model returns (logits, probabilities,
+        log-probabilities for an nn.Sequential ending in LogSoftmax; "raw" for a regressor). "probability" on a model returning logits applies a softmax (sigmoid for one output).
         "logit" on an nn.Sequential ending in Softmax/Sigmoid explains the logits before it.
     n_samples : int, optional
         gradient_shap: (reference, position) samples per row, default 200. integrated_gradients: quadrature
@@ -161,6 +161,27 @@ class DeepExplainer(BaseExplainer):
         net_background = self._network.forward(background)
         n_net = net_background.shape[1]
         self.task_ = self._resolve_task(n_net)
+        net_background = self._resolve_output(background, net_background)
+        self._n_net = n_net
+        self._background_values = background
+        self._net_background = net_background
+        self._background_outputs = self._head.apply(net_background)
+        self.expected_values_ = self._weights @ self._background_outputs
+        self.classes_ = self._resolve_classes(self._head.n_outputs(n_net))
+        self.classes = self.classes_
+        self._design = self._reference_design()
+        for note in self._notes[inherited_notes:]:
+            logger.info("DeepExplainer: %s", note)
+        if self.background.n_rows > 1000 and method != "gradient_shap":
+            logger.warning(
+                "DeepExplainer: %d background rows make %s cost %d passes per explained row; summarise them "
+                "(pellucid.data.summarize) to speed it up", self.background.n_rows, method, len(self._design[0])
+            )
+
+    # ------------------------------------------------------------------ setup helpers
+    def _resolve_output(self, background: np.ndarray, net_background: np.ndarray) -> np.ndarray:
+        """Set the head, the explained space and the link; returns the network's background outputs."""
+        n_net, output = net_background.shape[1], self.output
         activation = None
         if self.task_ == CLASSIFICATION:
             activation = self._network.split_final_activation(n_net)
@@ -185,23 +206,8 @@ class DeepExplainer(BaseExplainer):
             raise ArgumentError(str(exc)) from exc
         if self._head.name in ("softmax", "binary_sigmoid") and activation is None:
             self._notes.append(f"probabilities computed from the model's logits with a {self._head.name} head")
-        self._n_net = n_net
-        self._background_values = background
-        self._net_background = net_background
-        self._background_outputs = self._head.apply(net_background)
-        self.expected_values_ = self._weights @ self._background_outputs
-        self.classes_ = self._resolve_classes(self._head.n_outputs(n_net))
-        self.classes = self.classes_
-        self._design = self._reference_design()
-        for note in self._notes[inherited_notes:]:
-            logger.info("DeepExplainer: %s", note)
-        if self.background.n_rows > 1000 and method != "gradient_shap":
-            logger.warning(
-                "DeepExplainer: %d background rows make %s cost %d passes per explained row; summarise them "
-                "(pellucid.data.summarize) to speed it up", self.background.n_rows, method, len(self._design[0])
-            )
+        return net_background
 
-    # ------------------------------------------------------------------ setup helpers
     @classmethod
     def supports(cls, model: Any) -> bool:
         """True for a ``torch.nn.Module`` and, when tensorflow is installed, a Keras model."""
