@@ -5,6 +5,7 @@ synthetic data. Figures are seconds per 1,000 explained rows, all measured in th
 
 * pellucid DeepExplainer, method="deeplift_shap", 100 background rows;
 * shap.DeepExplainer (PyTorch, the same DeepLIFT rescale rule), same 100 background rows;
+* captum's DeepLiftShap (one call per class), same background, on fewer rows and scaled;
 * shap.KernelExplainer on the same model (softmax-free logits), background summarised to 10 rows
   (shap.kmeans), explained on fewer rows and scaled to 1,000;
 * pellucid's KernelExplainer likewise, when pellucid.explainers.kernel exists.
@@ -79,6 +80,21 @@ def main() -> None:
     figures["shap.DeepExplainer"] = seconds / args.rows * 1000
     shap_values = np.asarray(shap_values)
     print(f"max |pellucid - shap.DeepExplainer|: {np.abs(shap_values - explanation.local_values).max():.2e}")
+
+    try:
+        from captum.attr import DeepLiftShap
+    except ImportError:
+        print("captum: not installed, skipped")
+    else:
+        captum_rows = explained[: args.kernel_rows * 10]
+
+        def run_captum():
+            method = DeepLiftShap(model)
+            inputs, baselines = torch.tensor(captum_rows), torch.tensor(background)
+            return [method.attribute(inputs, baselines=baselines, target=t) for t in range(2)]
+
+        seconds, _ = timed(run_captum)
+        figures["captum DeepLiftShap (2 targets)"] = seconds / len(captum_rows) * 1000
 
     def logits(values: np.ndarray) -> np.ndarray:
         with torch.no_grad():
