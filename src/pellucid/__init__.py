@@ -34,6 +34,7 @@ _LAZY = {
     "PFIExplainer": "pellucid.explainers.pfi",
     "ExplanationDashboard": "pellucid.dashboard",
     "ExplanationClient": "pellucid.store.client",
+    "DeepExplainer": "pellucid.explainers.deep",
 }
 
 __all__ = ["__version__", "Explanation", "PellucidError", *_LAZY]
