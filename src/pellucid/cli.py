@@ -22,7 +22,10 @@ from pellucid.errors import ArgumentError, PellucidError, UnsafeArtifactError, r
 __all__ = ["main", "build_parser", "load_model", "load_table"]
 
 # subcommand -> (module with add_parser(subparsers) and run(args), extra that installs its dependencies)
-PLUGINS: dict[str, tuple[str, str]] = {}
+PLUGINS: dict[str, tuple[str, str]] = {
+    "dashboard": ("pellucid.dashboard.cli", "dashboard"),
+    "history": ("pellucid.store.cli", "mlflow"),
+}
 
 METHODS = ("auto", "tree", "linear", "kernel", "deep", "mimic", "lime", "pfi")
 _METHOD_CLASSES = {

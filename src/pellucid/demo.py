@@ -72,5 +72,24 @@ def run(out_dir: str | Path = "demo_output") -> int:
     print(f"saved {path} ({path.stat().st_size / 1024:.0f} KiB); loaded back equal: {loaded.equals(global_explanation)}")
     if not loaded.equals(global_explanation):
         return 1
+
+    _section("explanation history (MLflow)")
+    from pellucid.store import ExplanationClient, trim_top_k
+
+    client = ExplanationClient.create_run("pellucid-demo", tracking_uri=f"sqlite:///{out.resolve()}/runs/mlflow.db")
+    explanation_id = client.upload_model_explanation(global_explanation, top_k=5, comment="classic example")
+    downloaded = client.download_model_explanation(explanation_id)
+    listed = client.list_model_explanations(comment="classic example")
+    same = downloaded.equals(trim_top_k(global_explanation, 5))
+    print(f"uploaded explanation {explanation_id} (top 5 features per row) to run {client.run_id}; "
+          f"{len(listed)} listed; downloaded back equal: {same}")
+    if not same:
+        return 1
+
+    _section("dashboard")
+    from pellucid.dashboard import ExplanationDashboard
+
+    page = ExplanationDashboard(global_explanation).save_html(out / "dashboard.html")
+    print(f"dashboard written to {Path(page).resolve()} (open it in a browser; works offline)")
     print("\ndemo finished")
     return 0
