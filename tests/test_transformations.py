@@ -677,3 +677,27 @@ def test_transformations_with_pandas_output_pass_frames_between_steps(frame):
     assert explainer.background.kind == "pandas"  # the model gets the DataFrame it was trained on
     expected = exact_raw_shapley(lambda x: model.decision_function(ct.transform(x)), frame.iloc[:30], frame.iloc[30:33])
     np.testing.assert_allclose(raw.local_values[:, :, 1], expected, atol=1e-9)
+
+
+@pytest.mark.parametrize("method", ["lime", "mimic"])
+def test_other_direct_explainers_get_transformations_for_free(frame, fitted, method):
+    ct, model = fitted
+    rows = frame.iloc[60:63]
+    if method == "lime":
+        from pellucid.explainers.lime import LIMEExplainer
+
+        explainer = LIMEExplainer(model, frame.iloc[:60], transformations=ct, num_samples=400)
+    else:
+        pytest.importorskip("pellucid.explainers.tree", reason="MimicExplainer imports TreeExplainer, not merged yet")
+        from pellucid.explainers.mimic import MimicExplainer
+        from pellucid.mimic.models import LinearExplainableModel
+
+        explainer = MimicExplainer(model, frame.iloc[:60], LinearExplainableModel, transformations=ct,
+                                   augment_data=False)
+    engineered = explainer.explain_local(rows)
+    raw = explainer.explain_local(rows, raw=True)
+    assert engineered.features == list(ct.get_feature_names_out())
+    assert raw.is_raw and raw.features == RAW_COLUMNS and raw.eval_data.shape == (3, 6)
+    c_columns = [i for i, name in enumerate(engineered.features) if name.startswith("cat__c_")]
+    np.testing.assert_allclose(raw.local_values[:, 2], engineered.local_values[:, c_columns].sum(axis=1), atol=1e-12)
+    np.testing.assert_allclose(raw.local_values.sum(axis=1), engineered.local_values.sum(axis=1), atol=1e-9)
