@@ -307,6 +307,8 @@ def test_raw_explanation_sums_engineered_values_and_keeps_additivity(frame, fitt
     assert raw.eval_data.shape == (20, 6) and raw.eval_data[0, 5] == rows.iloc[0]["t"]
     assert raw.meta["raw_mapping"]["engineered_features"]["d"] == ["cat__d_q"]
     assert "feature_map" in engineered.meta and "feature_map" not in raw.meta
+    assert raw.meta["transformations"] == {"kind": "column_transformer", "allow_all_transformations": False,
+                                           "probe_rows": 60}
 
 
 def test_raw_values_equal_exact_shapley_values_of_the_raw_pipeline(frame, fitted):

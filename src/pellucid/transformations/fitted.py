@@ -60,6 +60,8 @@ class Transformations:
         self.kind = kind
         self.feature_map = feature_map
         self.allow_all_transformations = bool(allow_all_transformations)
+        #: number of raw rows the map was probed on (0 for a plain feature map)
+        self.n_probe_rows = 0
 
     @classmethod
     def from_user(cls, transformations: Any, *, allow_all_transformations: bool = False) -> Transformations:
@@ -141,6 +143,7 @@ class Transformations:
         if not self.transforms_rows:
             return self.feature_map
         picked = probe_rows(raw)
+        self.n_probe_rows = int(picked.size)
         data = source.iloc[picked] if isinstance(source, pd.DataFrame) else raw.to_model_input(raw.values[picked])
         mapped = map_transformer(self.transformer, data, list(raw.feature_names), "")
         width = transform_checked(self.transformer, data, "the transformations").shape[1]

@@ -192,6 +192,7 @@ class TransformedInputs:
             "transformations": {
                 "kind": self.runtime.kind,
                 "allow_all_transformations": self.runtime.allow_all_transformations,
+                "probe_rows": self.runtime.n_probe_rows,
             },
             "feature_map": self.runtime.feature_map.to_meta(),
         }
