@@ -703,3 +703,34 @@ def test_other_direct_explainers_get_transformations_for_free(frame, fitted, met
     c_columns = [i for i, name in enumerate(engineered.features) if name.startswith("cat__c_")]
     np.testing.assert_allclose(raw.local_values[:, 2], engineered.local_values[:, c_columns].sum(axis=1), atol=1e-12)
     np.testing.assert_allclose(raw.local_values.sum(axis=1), engineered.local_values.sum(axis=1), atol=1e-9)
+
+
+@pytest.mark.parametrize("method", ["kernel", "tree"])
+def test_kernel_and_tree_explainers_explain_raw_data_through_transformations(frame, method):
+    numerical, categorical = ["a", "b", "e"], ["c", "d"]
+    x_train = frame[numerical + categorical]
+    transformations = [
+        ([f], Pipeline(steps=[("imputer", SimpleImputer(strategy="median")), ("scaler", StandardScaler())]))
+        for f in numerical
+    ] + [([f], OneHotEncoder(handle_unknown="ignore", sparse_output=False)) for f in categorical]
+    if method == "kernel":
+        explainer_class = pytest.importorskip("pellucid.explainers.kernel", reason="KernelExplainer not merged yet").KernelExplainer
+        estimator = LogisticRegression(solver="lbfgs")
+    else:
+        explainer_class = pytest.importorskip("pellucid.explainers.tree", reason="TreeExplainer not merged yet").TreeExplainer
+        from sklearn.ensemble import GradientBoostingClassifier
+
+        estimator = GradientBoostingClassifier(n_estimators=20, max_depth=3, random_state=0)
+    clf = Pipeline(steps=[("preprocessor", DataFrameMapper(transformations)), ("classifier", estimator)])
+    clf.fit(x_train, make_target(frame))
+    prep, final = split_pipeline(clf)  # the tree case: what TabularExplainer does with a Pipeline model
+    given = transformations if method == "kernel" else prep
+    explainer = explainer_class(final, initialization_examples=x_train.iloc[:30], features=numerical + categorical,
+                                classes=["low", "high"], transformations=given)
+    engineered = explainer.explain_local(x_train.iloc[40:44])
+    raw = explainer.explain_local(x_train.iloc[40:44], raw=True)
+    assert raw.features == numerical + categorical and raw.classes == ["low", "high"]
+    c_columns = [i for i, name in enumerate(engineered.features) if name.startswith("c_")]
+    np.testing.assert_allclose(raw.local_values[:, 3], engineered.local_values[:, c_columns].sum(axis=1), atol=1e-12)
+    if raw.model_output is not None:  # additivity holds in raw space, in the explainer's output space
+        np.testing.assert_allclose(raw.local_values.sum(axis=1) + raw.expected_values, raw.model_output, atol=1e-6)
