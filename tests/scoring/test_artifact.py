@@ -140,7 +140,7 @@ def test_model_without_safe_format_needs_allow_pickle(tmp_path):
     assert (name, file_format) == ("model.pkl", "pickle")
     # an artifact holding that pickle is refused unless the loader allows pickle too
     folder = write_artifact(tmp_path / "p", kind="linear", header={"task": "regression", "features": ["a"]},
-                            state={}, arrays={"x": np.zeros(1)}, model_files={name: (file_format, content)})
+                            state={}, arrays={"x": np.zeros(1)}, extra_files={name: (file_format, "model", content)})
     with pytest.raises(UnsafeArtifactError, match="is a pickle"):
         ScoringExplainer.load(folder)
     (tmp_path / "model.pkl").write_bytes(pickle.dumps(_HandMadeModel()))

@@ -105,7 +105,8 @@ BAD_REQUESTS = {
     "no-data-field": (lambda c: _post(c, {"rows": [[1, 2, 3, 4]]}), 422, "invalid_request"),
     "extra-field": (lambda c: _post(c, {"data": [[1, 2, 3, 4]], "explain": "everything"}), 422, "invalid_request"),
     "data-is-a-string": (lambda c: _post(c, {"data": "1,2,3,4"}), 422, "invalid_request"),
-    "string-cell": (lambda c: _post(c, {"data": [[1, 2, "3", 4]]}), 422, "invalid_request"),
+    "string-cell": (lambda c: _post(c, {"data": [[1, 2, "3", 4]]}), 422, "invalid_value"),
+    "object-cell": (lambda c: _post(c, {"data": [[1, 2, {"v": 3}, 4]]}), 422, "invalid_request"),
     "boolean-cell": (lambda c: _post(c, {"data": [[1, 2, True, 4]]}), 422, "invalid_request"),
     "nan-token": (lambda c: _raw(c, b'{"data": [[1, 2, NaN, 4]]}'), 422, "invalid_request"),
     "overflowing-number": (lambda c: _raw(c, b'{"data": [[1, 2, 1e999, 4]]}'), 422, "invalid_request"),
@@ -148,7 +149,9 @@ def test_error_messages_say_what_was_expected(linear_service):
     message = _post(client, {"data": [[1, 2, 3]]}).json()["error"]["message"]
     assert "4 values" in message and "holds 3" in message
     message = _post(client, {"data": [[1, 2, "x", 4]]}).json()["error"]["message"]
-    assert "data[0][2]" in message and "valid number" in message
+    assert "numbers" in message and "'x' in row 0, feature 'petal_length'" in message
+    message = _post(client, {"data": [[1, 2, [3], 4]]}).json()["error"]["message"]
+    assert "data[0][2]" in message
     message = _post(client, {"data": [dict(zip(NAMES[:3] + ["colour"], [1, 2, 3, 4]))]}).json()["error"]["message"]
     assert "'colour'" in message and "'petal_width'" in message
 

@@ -6,6 +6,7 @@
         manifest.json      format, format version, kind, names, versions, per-file SHA-256, manifest digest
         arrays.npz         numeric state (coefficients, background rows, tree arrays), read with allow_pickle=False
         model.skops        (optional) the model: skops, LightGBM text, XGBoost JSON, or pickle when allowed
+        transformations.skops  (optional) the fitted raw -> engineered transformations (skops, or pickle when allowed)
 
 Every check happens before anything is deserialised: the manifest parses, names the known format and a
 version this pellucid reads, its own digest matches (an edited manifest is refused), an optional HMAC signature
@@ -51,6 +52,8 @@ ARRAYS_NAME = "arrays.npz"
 _MAX_MANIFEST_BYTES = 16 * 1024 * 1024
 # File formats a manifest may list; "pickle" is the only one that can run code when read.
 FILE_FORMATS = ("npz", "skops", "lightgbm_text", "xgboost_json", "pickle")
+# What a file holds: the numeric arrays, the model, the fitted raw -> engineered transformations.
+FILE_ROLES = ("arrays", "model", "transformations")
 _REQUIRED = ("format", "format_version", "kind", "pellucid_version", "task", "features", "files", "state")
 
 
@@ -63,7 +66,7 @@ class ArtifactFile:
     name : str
         File name inside the artifact folder (no directories).
     role : str
-        What it holds: ``"arrays"`` or ``"model"``.
+        What it holds: ``"arrays"``, ``"model"`` or ``"transformations"``.
     format : str
         One of ``FILE_FORMATS``.
     """
@@ -142,7 +145,7 @@ def write_artifact(
     header: dict[str, Any],
     state: dict[str, Any],
     arrays: dict[str, np.ndarray],
-    model_files: dict[str, tuple[str, bytes]] | None = None,
+    extra_files: dict[str, tuple[str, str, bytes]] | None = None,
     exist_ok: bool = False,
     signing_key: str | bytes | None = None,
 ) -> Path:
@@ -160,8 +163,9 @@ def write_artifact(
         JSON-serialisable kind-specific parameters.
     arrays : dict of str to ndarray
         Numeric arrays (no object dtype), written to ``arrays.npz``.
-    model_files : dict of str to (format, bytes), optional
-        Extra files by name: their format (one of ``FILE_FORMATS``) and content.
+    extra_files : dict of str to (format, role, bytes), optional
+        Other files by name: their format (one of ``FILE_FORMATS``), role (one of ``FILE_ROLES`` but
+        ``"arrays"``) and content.
     exist_ok : bool
         Overwrite the files of an existing pellucid artifact folder.
     signing_key : str or bytes, optional
@@ -188,10 +192,11 @@ def write_artifact(
     buffer = io.BytesIO()
     np.savez(buffer, **{name: np.asarray(array) for name, array in arrays.items()})
     contents = {ARRAYS_NAME: ("npz", "arrays", buffer.getvalue())}
-    for name, (file_format, payload) in (model_files or {}).items():
-        if file_format not in FILE_FORMATS or os.path.basename(name) != name or name == MANIFEST_NAME:
-            raise ArgumentError(f"cannot store model file {name!r} in format {file_format!r}")
-        contents[name] = (file_format, "model", payload)
+    for name, (file_format, role, payload) in (extra_files or {}).items():
+        if (file_format not in FILE_FORMATS or role not in FILE_ROLES or role == "arrays"
+                or os.path.basename(name) != name or name in (MANIFEST_NAME, ARRAYS_NAME)):
+            raise ArgumentError(f"cannot store file {name!r} with role {role!r} in format {file_format!r}")
+        contents[name] = (file_format, role, payload)
     for name, (file_format, role, payload) in contents.items():
         (folder / name).write_bytes(payload)
         files[name] = {
@@ -317,9 +322,7 @@ def _verified_files(folder: Path, document: dict[str, Any], allow_pickle: bool) 
     for name, entry in listed.items():
         if not isinstance(name, str) or os.path.basename(name) != name or name in ("", ".", "..", MANIFEST_NAME):
             raise _refuse(folder, f"the manifest lists a file name that is not a plain name inside the folder: {name!r}")
-        if not isinstance(entry, dict) or entry.get("format") not in FILE_FORMATS or entry.get("role") not in (
-            "arrays", "model"
-        ):
+        if not isinstance(entry, dict) or entry.get("format") not in FILE_FORMATS or entry.get("role") not in FILE_ROLES:
             raise _refuse(folder, f"the manifest entry of {name!r} is malformed: {entry!r}")
         path = folder / name
         if not path.is_file() or path.is_symlink() or path.resolve().parent != root:

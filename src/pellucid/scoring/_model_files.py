@@ -24,12 +24,7 @@ __all__ = ["serialize_model", "deserialize_model", "load_model_file", "model_lib
 
 logger = logging.getLogger(__name__)
 
-_MODEL_FILE_NAMES = {
-    "lightgbm_text": "model.txt",
-    "xgboost_json": "model.json",
-    "skops": "model.skops",
-    "pickle": "model.pkl",
-}
+_SUFFIXES = {"lightgbm_text": ".txt", "xgboost_json": ".json", "skops": ".skops", "pickle": ".pkl"}
 
 
 def model_library(model: Any) -> str:
@@ -42,22 +37,39 @@ def model_library(model: Any) -> str:
 
 
 # ---------------------------------------------------------------------- skops policy
-def _is_sklearn_class(name: str) -> bool:
+# Packages whose classes a skops file may name: scikit-learn, pellucid's own transformers and sklearn-pandas'
+# DataFrameMapper. Only classes are accepted (skops builds them from stored state), never functions.
+_TRUSTED_CLASS_PACKAGES = ("sklearn", "pellucid.transformations", "sklearn_pandas")
+
+
+def _in_package(module_name: str, package: str) -> bool:
+    return module_name == package or module_name.startswith(package + ".")
+
+
+def _is_trusted_class(name: str) -> bool:
     module_name, _, attribute = name.rpartition(".")
-    if not (module_name == "sklearn" or module_name.startswith("sklearn.")) or not attribute:
+    if not attribute:
+        return False
+    numpy_type = _in_package(module_name, "numpy")
+    if not numpy_type and not any(_in_package(module_name, p) for p in _TRUSTED_CLASS_PACKAGES):
         return False
     try:
         module = importlib.import_module(module_name)
     except ImportError:
         return False
-    return isinstance(getattr(module, attribute, None), type)
+    found = getattr(module, attribute, None)
+    if not isinstance(found, type):
+        return False
+    # From numpy only dtypes and scalar types (estimator parameters such as dtype=np.float64), nothing else.
+    return not numpy_type or found is np.dtype or issubclass(found, np.generic)
 
 
 def skops_trusted_types(*, data: bytes | None = None, file: Path | None = None) -> list[str]:
     """The types to trust when loading a skops dump, or :class:`UnsafeArtifactError` when any is not acceptable.
 
     skops already trusts scikit-learn estimators, numpy and scipy containers; what it leaves untrusted is
-    accepted here only when it is a class defined in scikit-learn.
+    accepted here only when it is a class defined in scikit-learn, pellucid.transformations or sklearn-pandas,
+    or a numpy dtype or scalar type. Functions and types from anywhere else are refused.
 
     Parameters
     ----------
@@ -78,17 +90,20 @@ def skops_trusted_types(*, data: bytes | None = None, file: Path | None = None) 
         )
     except Exception as exc:  # a corrupt or foreign zip
         raise UnsafeArtifactError(f"the skops file cannot be inspected: {type(exc).__name__}: {exc}") from exc
-    refused = [name for name in untrusted if not _is_sklearn_class(name)]
+    refused = [name for name in untrusted if not _is_trusted_class(name)]
     if refused:
         raise UnsafeArtifactError(
-            f"the skops file names types pellucid does not trust: {refused}. Only scikit-learn classes, numpy and "
-            "scipy containers are loaded; store other models in their own format or with allow_pickle=True"
+            f"the skops file names types pellucid does not trust: {refused}. Only classes of scikit-learn, "
+            "pellucid.transformations and sklearn-pandas, numpy and scipy containers and numpy types are loaded; "
+            "store other models in their own format or with allow_pickle=True"
         )
     return list(untrusted)
 
 
 # ---------------------------------------------------------------------- writing
-def serialize_model(model: Any, *, allow_pickle: bool = False) -> tuple[str, str, bytes, dict[str, Any]]:
+def serialize_model(
+    model: Any, *, allow_pickle: bool = False, stem: str = "model"
+) -> tuple[str, str, bytes, dict[str, Any]]:
     """A model as file content in its safest format.
 
     Parameters
@@ -98,6 +113,8 @@ def serialize_model(model: Any, *, allow_pickle: bool = False) -> tuple[str, str
         ``allow_pickle``) anything picklable.
     allow_pickle : bool
         Fall back to pickle for a model with no safe format.
+    stem : str
+        File name without suffix (``"model"``, ``"transformations"``).
 
     Returns
     -------
@@ -112,19 +129,21 @@ def serialize_model(model: Any, *, allow_pickle: bool = False) -> tuple[str, str
         info["estimator"] = type(model).__name__
         if hasattr(model, "classes_"):
             info["classes"] = np.asarray(model.classes_).tolist()
-        return _MODEL_FILE_NAMES["lightgbm_text"], "lightgbm_text", text.encode("utf-8"), info
+        return stem + _SUFFIXES["lightgbm_text"], "lightgbm_text", text.encode("utf-8"), info
     if library == "xgboost":
         info["estimator"] = type(model).__name__
         with tempfile.TemporaryDirectory() as folder:
             path = Path(folder) / "model.json"
             model.save_model(str(path))  # the sklearn wrapper keeps its attributes in the JSON
-            return _MODEL_FILE_NAMES["xgboost_json"], "xgboost_json", path.read_bytes(), info
-    if library == "sklearn":
+            return stem + _SUFFIXES["xgboost_json"], "xgboost_json", path.read_bytes(), info
+    if library == "sklearn" or _in_package(type(model).__module__, "pellucid.transformations") or _in_package(
+        type(model).__module__, "sklearn_pandas"
+    ):
         skops_io = require("skops.io", "serve")
         content = skops_io.dumps(model)
         try:
             skops_trusted_types(data=content)
-            return _MODEL_FILE_NAMES["skops"], "skops", content, info
+            return stem + _SUFFIXES["skops"], "skops", content, info
         except UnsafeArtifactError as exc:
             if not allow_pickle:
                 raise UnsafeArtifactError(
@@ -141,7 +160,7 @@ def serialize_model(model: Any, *, allow_pickle: bool = False) -> tuple[str, str
         content = pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL)
     except Exception as exc:
         raise ModelInterfaceError(f"the model {info['type']} cannot be pickled: {type(exc).__name__}: {exc}") from exc
-    return _MODEL_FILE_NAMES["pickle"], "pickle", content, info
+    return stem + _SUFFIXES["pickle"], "pickle", content, info
 
 
 # ---------------------------------------------------------------------- reading

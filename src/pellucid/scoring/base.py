@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -26,8 +27,9 @@ from pellucid.errors import ArgumentError, DataShapeError, DataValueError, Unsaf
 from pellucid.explanation import CLASSIFICATION, REGRESSION, Explanation
 from pellucid.scoring import _artifact
 from pellucid.scoring._model_files import deserialize_model, serialize_model
+from pellucid.scoring._raw_inputs import RawInputs
 
-__all__ = ["ScoringExplainer", "KINDS", "save", "load"]
+__all__ = ["ScoringExplainer", "PreparedRows", "KINDS", "save", "load"]
 
 logger = logging.getLogger(__name__)
 
@@ -40,6 +42,25 @@ KINDS: dict[str, tuple[str, str]] = {
 
 # Rows explained per vectorised call: bounds the memory of one call on a large batch.
 DEFAULT_CHUNK_ROWS = 10_000
+
+
+@dataclass
+class PreparedRows:
+    """Rows validated (and transformed) once, to explain and predict without reading them twice.
+
+    Attributes
+    ----------
+    values : ndarray of shape (n_rows, n_features)
+        The explained (engineered) features as float64.
+    raw : Dataset or None
+        The raw rows they came from, when the scoring explainer has transformations.
+    """
+
+    values: np.ndarray
+    raw: Any = None
+
+    def __len__(self) -> int:
+        return len(self.values)
 
 
 class ScoringExplainer:
@@ -74,6 +95,10 @@ class ScoringExplainer:
     allows_missing: bool = False
     model: Any = None
     chunk_rows: int = DEFAULT_CHUNK_ROWS
+    #: the raw side when the explainer had transformations (raw rows in, raw values out), else None
+    raw_inputs: RawInputs | None = None
+    #: what explain returns by default: raw features (True) or the explained ones (False)
+    default_raw: bool = False
 
     # ------------------------------------------------------------------ to implement
     def _local(self, values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -126,12 +151,51 @@ class ScoringExplainer:
         self._predict(probe)
 
     # ------------------------------------------------------------------ input
-    def read_rows(self, data: Any) -> np.ndarray:
-        """Validate rows and return them as float64, ndarray of shape (n_rows, n_features).
+    @property
+    def input_features(self) -> list[str]:
+        """Names of the columns :meth:`explain` and :meth:`predict` take: the raw columns when the explainer has
+        transformations that transform rows, else :attr:`features`."""
+        raw = self.raw_inputs
+        return raw.raw_features if raw is not None and raw.transforms_rows else self.features
+
+    def prepare(self, data: Any) -> PreparedRows:
+        """Validate rows (and transform raw ones) once; the result can be passed to explain and predict.
 
         Parameters
         ----------
-        data : array-like of shape (n_rows, n_features) or (n_features,), DataFrame, or list of dicts
+        data : array-like of shape (n_rows, n_inputs) or (n_inputs,), DataFrame, list of rows or of dicts
+            Rows to score, with the columns of :attr:`input_features`. DataFrame columns and dict keys are
+            matched by name (any order); ``None`` marks a missing value.
+
+        Returns
+        -------
+        PreparedRows
+
+        Raises
+        ------
+        DataShapeError
+            Wrong number of columns, unknown or missing names, no rows.
+        DataValueError
+            Non-numeric cells (where numbers are expected), infinite cells, or NaN cells when ``allows_missing``
+            is false.
+        """
+        if isinstance(data, PreparedRows):
+            return data
+        raw = self.raw_inputs
+        if raw is None or not raw.transforms_rows:
+            return PreparedRows(self.read_rows(data), None)
+        engineered, raw_rows = raw.read(data)
+        if not engineered.is_numeric:
+            raise DataValueError("the transformations must produce numbers; they produced non-numeric columns")
+        self._check_values(engineered.values)
+        return PreparedRows(engineered.values, raw_rows)
+
+    def read_rows(self, data: Any) -> np.ndarray:
+        """Validate numeric rows of :attr:`features` and return them as float64, shape (n_rows, n_features).
+
+        Parameters
+        ----------
+        data : array-like of shape (n_rows, n_features) or (n_features,), DataFrame, list of rows or of dicts
             Rows to score. DataFrame columns and dict keys are matched to the feature names (any order).
 
         Raises
@@ -143,6 +207,8 @@ class ScoringExplainer:
         """
         if isinstance(data, (list, tuple)) and data and all(isinstance(r, dict) for r in data):
             data = self._records_to_values(data)
+        elif isinstance(data, (list, tuple)):
+            data = self._lists_to_values(data)
         if isinstance(data, pd.DataFrame):
             data = self._align_columns(data)
         dataset = as_dataset(data, None, name="data")
@@ -154,6 +220,23 @@ class ScoringExplainer:
             raise DataValueError("data must hold numbers only; found non-numeric cells (strings or objects)")
         self._check_values(dataset.values)
         return dataset.values
+
+    def _lists_to_values(self, rows: list | tuple) -> Any:
+        """Rows as float64 with None as NaN; the first cell that is not a number is named in the error."""
+        # numpy would turn the string "3" into 3.0: strings are refused before converting
+        if not any(isinstance(cell, (str, bytes)) for row in rows if isinstance(row, (list, tuple)) for cell in row):
+            try:
+                return np.array(rows, dtype=np.float64)
+            except (TypeError, ValueError):
+                pass
+        cells = np.asarray(rows, dtype=object)
+        if cells.ndim != 2:
+            return cells  # ragged or 1-D: as_dataset reports the shape
+        for (row, col), cell in np.ndenumerate(cells):
+            if cell is not None and (isinstance(cell, (bool, np.bool_)) or not isinstance(cell, (int, float, np.number))):
+                name = self.features[col] if col < self.n_features else f"column {col}"
+                raise DataValueError(f"data must hold numbers; found {cell!r} in row {row}, feature {name!r}")
+        return cells.astype(np.float64)
 
     def _records_to_values(self, records: list[dict]) -> np.ndarray:
         known = set(self.features)
@@ -195,29 +278,35 @@ class ScoringExplainer:
             )
 
     # ------------------------------------------------------------------ scoring
-    def explain_local(self, data: Any, get_raw: bool = False) -> Explanation:
+    def explain_local(self, data: Any, get_raw: bool | None = None) -> Explanation:
         """Explain rows, returning the full :class:`~pellucid.explanation.Explanation`.
 
         Parameters
         ----------
-        data : array-like of shape (n_rows, n_features), DataFrame or list of dicts
-            Rows to explain.
-        get_raw : bool, default False
-            Explain the raw features (before the explainer's transformations).
+        data : array-like of shape (n_rows, n_inputs), DataFrame, list of dicts, or PreparedRows
+            Rows to explain, with the columns of :attr:`input_features` (raw columns when the explainer has
+            transformations).
+        get_raw : bool, optional
+            True: values of the raw features (engineered values summed through the transformations' feature
+            map); False: values of the engineered features. Default :attr:`default_raw` (False, except for a
+            TabularExplainer that split a Pipeline, which reports raw features).
 
         Returns
         -------
         Explanation
             Local values of shape (n_rows, n_features, n_outputs), expected values and model output.
         """
-        values = self.read_rows(data)
+        get_raw = self.default_raw if get_raw is None else bool(get_raw)
+        prepared = self.prepare(data)
+        values = prepared.values
         parts = [self._local(values[start : start + self.chunk_rows]) for start in range(0, len(values), self.chunk_rows)]
         local = np.concatenate([p[0] for p in parts], axis=0)
         output = np.concatenate([p[2] for p in parts], axis=0)
         expected = parts[0][1]
         features, is_raw, notes = self.features, False, list(self.notes)
         if get_raw:
-            local, features, is_raw, raw_notes = self._to_raw(local)
+            local, features, raw_notes = self._to_raw(local)
+            is_raw = True
             notes.extend(raw_notes)
         return Explanation(
             method=self.method,
@@ -231,15 +320,15 @@ class ScoringExplainer:
             meta={"output_space": self.output_space, "scoring_explainer": self.kind, "notes": notes},
         )
 
-    def explain(self, data: Any, get_raw: bool = False) -> list:
+    def explain(self, data: Any, get_raw: bool | None = None) -> list:
         """Local importance values of rows in the SDK's layout.
 
         Parameters
         ----------
-        data : array-like of shape (n_rows, n_features), DataFrame or list of dicts
-            Rows to explain.
-        get_raw : bool, default False
-            Explain the raw features (before the explainer's transformations).
+        data : array-like of shape (n_rows, n_inputs), DataFrame or list of dicts
+            Rows to explain (raw columns when the explainer has transformations).
+        get_raw : bool, optional
+            Values of the raw features (True) or of the engineered ones (False); default :attr:`default_raw`.
 
         Returns
         -------
@@ -253,21 +342,29 @@ class ScoringExplainer:
 
         Parameters
         ----------
-        data : array-like of shape (n_rows, n_features), DataFrame or list of dicts
+        data : array-like of shape (n_rows, n_inputs), DataFrame, list of dicts, or PreparedRows
 
         Returns
         -------
         ndarray of shape (n_rows,)
         """
-        return self._predict(self.read_rows(data))
+        return self._predict(self.prepare(data).values)
 
-    def _to_raw(self, local: np.ndarray) -> tuple[np.ndarray, list[str], bool, list[str]]:
-        transformations = getattr(self, "transformations", None)
-        if transformations is None:
+    def output_features(self, get_raw: bool | None = None) -> list[str]:
+        """Names of the explained features: raw ones when ``get_raw`` (default :attr:`default_raw`)."""
+        get_raw = self.default_raw if get_raw is None else bool(get_raw)
+        return list(self.raw_inputs.feature_map.raw_features) if get_raw and self.raw_inputs else list(self.features)
+
+    def _to_raw(self, local: np.ndarray) -> tuple[np.ndarray, list[str], list[str]]:
+        if self.raw_inputs is None:
             note = "get_raw=True: the explainer had no transformations, so its features are the raw features"
             logger.info(note)
-            return local, self.features, True, [note]
-        raise ArgumentError("raw explanations through transformations are not available for this scoring explainer")
+            return local, self.features, [note]
+        return self.raw_inputs.raw_local(local), list(self.raw_inputs.feature_map.raw_features), []
+
+    def _adopt_transformations(self, explainer: Any) -> None:
+        """Keep the raw side of an explainer given transformations (subclasses call it first)."""
+        self.raw_inputs = RawInputs.from_explainer(explainer)
 
     def _labels(self, scores: np.ndarray) -> np.ndarray:
         """Class labels from per-class scores (n, k): the label of the highest score."""
@@ -282,6 +379,8 @@ class ScoringExplainer:
             "output_space": self.output_space,
             "method": self.method,
             "allows_missing": bool(self.allows_missing),
+            "default_raw": bool(self.default_raw),
+            "input_features": list(self.input_features),
             "notes": list(self.notes),
         }
 
@@ -313,18 +412,31 @@ class ScoringExplainer:
             The folder.
         """
         state, arrays = self._state()
-        model_files = None
+        extra_files: dict[str, tuple[str, str, bytes]] = {}
         if self.model is not None:
             name, file_format, content, info = serialize_model(self.model, allow_pickle=allow_pickle)
-            model_files = {name: (file_format, content)}
+            extra_files[name] = (file_format, "model", content)
             state = {**state, "model": info}
+        if self.raw_inputs is not None:
+            raw_state, raw_arrays = self.raw_inputs.state()
+            if set(raw_arrays) & set(arrays):
+                raise ArgumentError(f"array names {sorted(set(raw_arrays) & set(arrays))} are used twice")
+            arrays = {**arrays, **raw_arrays}
+            transformer = self.raw_inputs.runtime.transformer
+            if transformer is not None:
+                name, file_format, content, info = serialize_model(
+                    transformer, allow_pickle=allow_pickle, stem="transformations"
+                )
+                extra_files[name] = (file_format, "transformations", content)
+                raw_state["transformer"] = info
+            state = {**state, "raw_inputs": raw_state}
         return _artifact.write_artifact(
             path,
             kind=self.kind,
             header=self._header(),
             state=state,
             arrays=arrays,
-            model_files=model_files,
+            extra_files=extra_files,
             exist_ok=exist_ok,
             signing_key=signing_key,
         )
@@ -371,8 +483,21 @@ class ScoringExplainer:
         if model_file is not None:
             info = document["state"].get("model") or {}
             model = deserialize_model(manifest.folder / model_file.name, model_file.format, info, allow_pickle=allow_pickle)
+        transformer = None
+        transformer_file = manifest.files.get("transformations")
+        state = document["state"]
+        if transformer_file is not None:
+            info = (state.get("raw_inputs") or {}).get("transformer") or {}
+            transformer = deserialize_model(
+                manifest.folder / transformer_file.name, transformer_file.format, info, allow_pickle=allow_pickle
+            )
         try:
-            explainer = target._restore(header, document["state"], arrays, model)
+            explainer = target._restore(header, state, arrays, model)
+            if state.get("raw_inputs") is not None:
+                explainer.raw_inputs = RawInputs.restore(state["raw_inputs"], arrays, transformer)
+            elif transformer is not None:
+                raise ValueError("the artifact stores transformations but no raw-input state")
+            explainer.default_raw = header["default_raw"]
         except (KeyError, TypeError, ValueError, IndexError) as exc:
             raise UnsafeArtifactError(
                 f"the {manifest.kind!r} scoring explainer in {path} is inconsistent: {type(exc).__name__}: {exc}"
@@ -408,6 +533,7 @@ def _checked_header(document: dict[str, Any], manifest: _artifact.Manifest) -> d
         "output_space": str(document.get("output_space", "raw")),
         "method": str(document.get("method", manifest.kind)),
         "allows_missing": bool(document.get("allows_missing", False)),
+        "default_raw": bool(document.get("default_raw", False)),
         "notes": [str(n) for n in document.get("notes", [])],
         "pellucid_version": document.get("pellucid_version", __version__),
     }

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pellucid.data import NUMPY, PANDAS, SPARSE, Dataset, as_dataset, summarize
+from pellucid.data import NUMPY, PANDAS, SPARSE, Dataset, summarize
 from pellucid.errors import ArgumentError, ModelInterfaceError
 from pellucid.explanation import CLASSIFICATION
 from pellucid.scoring.base import ScoringExplainer
@@ -53,14 +53,11 @@ class KernelScoringExplainer(ScoringExplainer):
             )
         self.notes = []
         background = explainer.background
+        self.features = list(explainer.features)
+        self.task, self.classes = explainer._task_and_classes()
+        self._adopt_transformations(explainer)
         if initialization_examples is not None:
-            rows = as_dataset(initialization_examples, None, name="initialization_examples")
-            if rows.n_features != background.n_features:
-                raise ArgumentError(
-                    f"initialization_examples must have the explainer's {background.n_features} features; "
-                    f"found {rows.n_features}"
-                )
-            rows = _like(background, rows.values)
+            rows = _like(background, self.prepare(initialization_examples).values)  # raw rows are transformed
             background = summarize(rows, int(explainer.nclusters or _DEFAULT_CLUSTERS), seed=explainer.seed)
             self.notes.append(f"background taken from the {rows.n_rows} rows given to the scoring explainer")
             self.notes.extend(background.notes)
@@ -72,9 +69,7 @@ class KernelScoringExplainer(ScoringExplainer):
         self.model = explainer.model
         self.background = background.with_values(background.values, weights=background.row_weights())
         self.options = {name: getattr(explainer, name) for name in _OPTIONS}
-        self.task, self.classes = explainer._task_and_classes()
         self.classes = None if self.classes is None else list(self.classes)
-        self.features = list(explainer.features)
         self.output_space = explainer.output_space
         self.method = explainer.method
         self._kernel: Any = None

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from pellucid.data import as_dataset
-from pellucid.errors import ArgumentError, DataValueError, ModelInterfaceError
+from pellucid.errors import ArgumentError, ModelInterfaceError
 from pellucid.explanation import CLASSIFICATION
 from pellucid.scoring.base import ScoringExplainer
 
@@ -59,15 +59,13 @@ class LinearScoringExplainer(ScoringExplainer):
         self.output_space = explainer.output_space
         self.method = explainer.method
         self.notes = []
+        self._adopt_transformations(explainer)
         if initialization_examples is not None:
-            rows = as_dataset(initialization_examples, None, name="initialization_examples")
-            if rows.n_features != self.n_features or not rows.is_numeric or not np.isfinite(rows.values).all():
-                raise DataValueError(
-                    f"initialization_examples must be finite numbers with {self.n_features} features; found "
-                    f"{rows.n_features} features" + ("" if rows.is_numeric else " with non-numeric cells")
-                )
-            self.mean = rows.values.T @ rows.row_weights()
-            self.notes.append(f"reference mean taken from the {rows.n_rows} rows given to the scoring explainer")
+            weights = getattr(as_dataset(initialization_examples, None, name="initialization_examples"), "weights", None)
+            rows = self.prepare(initialization_examples).values  # raw rows are transformed first
+            weights = np.full(len(rows), 1.0 / len(rows)) if weights is None else weights
+            self.mean = rows.T @ weights
+            self.notes.append(f"reference mean taken from the {len(rows)} rows given to the scoring explainer")
 
     @property
     def _binary(self) -> bool:

@@ -1,20 +1,21 @@
 """The service's request and response bodies, as pydantic models (they also make the OpenAPI schema).
 
-A request holds rows as lists of numbers in feature order, or as records keyed by feature name; ``null`` marks a
-missing cell (accepted only by explainers that handle missing values). Numbers are strict: strings, booleans,
-NaN and infinities are refused.
+A request holds rows as lists of values in column order, or as records keyed by column name; ``null`` marks a
+missing cell (accepted only where the explainer or its transformations handle missing values). Numbers are
+strict: booleans, NaN and infinities are refused; strings are accepted by the schema for the raw categorical
+columns of an explainer with transformations, and refused (422) anywhere a number is expected.
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import AllowInfNan, BaseModel, ConfigDict, Discriminator, Field, Strict, Tag
+from pydantic import AllowInfNan, BaseModel, ConfigDict, Discriminator, Field, Strict, StringConstraints, Tag
 
 __all__ = ["ScoreRequest", "ScoreResponse", "TopK", "ErrorBody", "ErrorResponse", "Metadata", "Health"]
 
-#: One cell: a finite number, or null for a missing value.
-Cell = Annotated[float, Strict(), AllowInfNan(False)] | None
+#: One cell: a finite number, a string (raw categorical columns only), or null for a missing value.
+Cell = Annotated[float, Strict(), AllowInfNan(False)] | Annotated[str, Strict(), StringConstraints(max_length=1000)] | None
 
 
 def _row_kind(row: Any) -> str:
@@ -44,6 +45,11 @@ class ScoreRequest(BaseModel):
     top_k: Annotated[int, Strict()] | None = Field(
         default=None, ge=1, description="Also return the top_k features of each row, ranked by local value."
     )
+    get_raw: Annotated[bool, Strict()] | None = Field(
+        default=None,
+        description="Explain the raw columns (true) or the engineered features (false) of an explainer with "
+        "transformations; default the explainer's own choice (see /metadata).",
+    )
 
 
 class TopK(BaseModel):
@@ -61,6 +67,7 @@ class ScoreResponse(BaseModel):
         description="[classes][rows][features] for a classifier, [rows][features] for a regressor"
     )
     expected_values: list[float] = Field(description="expected model output, one per class (or one)")
+    features: list[str] = Field(description="names of the explained features, in the order of the values")
     output_space: str = Field(description="the space the values explain: probability, log_odds, margin, raw ...")
     top_k: TopK | None = None
 
@@ -91,6 +98,9 @@ class Metadata(BaseModel):
     method: str
     task: str
     features: list[str]
+    input_features: list[str]
+    raw_features: list[str] | None
+    default_raw: bool
     classes: list | None
     output_space: str
     expected_values: list[float]

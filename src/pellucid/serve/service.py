@@ -22,11 +22,13 @@ from pellucid.errors import (
     EmptyDataError,
     ModelInterfaceError,
     PellucidError,
+    TransformationError,
 )
 from pellucid.explanation import CLASSIFICATION
 from pellucid.scoring import ScoringExplainer
 from pellucid.scoring._artifact import FORMAT_VERSION
 from pellucid.scoring._model_files import load_model_file
+from pellucid.scoring.base import PreparedRows
 from pellucid.serve.schemas import ScoreRequest
 
 __all__ = ["ScoringService", "TooManyRowsError", "error_status", "DEFAULT_MAX_ROWS", "DEFAULT_MAX_BODY_BYTES",
@@ -49,6 +51,7 @@ _STATUS: tuple[tuple[type[Exception], int, str], ...] = (
     (DataShapeError, 422, "wrong_shape"),
     (DataValueError, 422, "invalid_value"),
     (ArgumentError, 422, "invalid_argument"),
+    (TransformationError, 422, "transformation_failed"),
 )
 
 
@@ -111,8 +114,8 @@ class ScoringService:
         scoring_explainer.warm_up()
 
     # ------------------------------------------------------------------ requests
-    def rows(self, request: ScoreRequest) -> np.ndarray:
-        """The request's rows as float64, ndarray of shape (n_rows, n_features), validated."""
+    def rows(self, request: ScoreRequest) -> PreparedRows:
+        """The request's rows validated (and transformed when the explainer has transformations)."""
         data = request.data
         if len(data) > self.max_rows:
             raise TooManyRowsError(
@@ -121,17 +124,15 @@ class ScoringService:
         scoring = self.scoring_explainer
         records = [isinstance(row, dict) for row in data]
         if any(records) and not all(records):
-            raise DataShapeError("rows must all be lists of values or all be records {feature: value}; found both")
-        if all(records):
-            return scoring.read_rows(data)
-        widths = {len(row) for row in data}
-        if widths != {scoring.n_features}:
-            bad = next(i for i, row in enumerate(data) if len(row) != scoring.n_features)
-            raise DataShapeError(
-                f"each row must hold {scoring.n_features} values, one per feature; row {bad} holds {len(data[bad])}"
-            )
-        values = np.array(data, dtype=np.float64)  # null -> NaN, refused below unless the explainer allows it
-        return scoring.read_rows(values)
+            raise DataShapeError("rows must all be lists of values or all be records {column: value}; found both")
+        if not all(records):
+            width = len(scoring.input_features)
+            bad = next((i for i, row in enumerate(data) if len(row) != width), None)
+            if bad is not None:
+                raise DataShapeError(
+                    f"each row must hold {width} values, one per column; row {bad} holds {len(data[bad])}"
+                )
+        return scoring.prepare(data)
 
     def score(self, request: ScoreRequest) -> dict[str, Any]:
         """Predictions and local importance values for a request's rows (one vectorised call for the batch).
@@ -139,30 +140,36 @@ class ScoringService:
         Returns
         -------
         dict
-            ``predictions``, ``local_importance_values`` (SDK layout), ``expected_values``, ``output_space`` and,
-            when ``top_k`` is set, ``top_k`` {names, values}.
+            ``predictions``, ``local_importance_values`` (SDK layout), ``expected_values``, ``features``,
+            ``output_space`` and, when ``top_k`` is set, ``top_k`` {names, values}.
         """
-        values = self.rows(request)
-        explanation = self.scoring_explainer.explain_local(values)
+        prepared = self.rows(request)
+        explanation = self.scoring_explainer.explain_local(prepared, get_raw=request.get_raw)
         answer: dict[str, Any] = {
-            "predictions": self.predict(values).tolist(),
+            "predictions": self.predict(prepared).tolist(),
             "local_importance_values": explanation.local_importance_values,
             "expected_values": explanation.expected_values.tolist(),
+            "features": explanation.features,
             "output_space": self.scoring_explainer.output_space,
         }
         if request.top_k is not None:
-            k = min(int(request.top_k), self.scoring_explainer.n_features)
+            k = min(int(request.top_k), explanation.n_features)
             answer["top_k"] = {
                 "names": explanation.get_ranked_local_names(k),
                 "values": explanation.get_ranked_local_values(k),
             }
         return answer
 
-    def predict(self, values: np.ndarray) -> np.ndarray:
-        """Predictions for validated rows: from the given model when there is one, else the scoring explainer's."""
+    def predict(self, prepared: PreparedRows) -> np.ndarray:
+        """Predictions for prepared rows: from the given model when there is one, else the scoring explainer's.
+
+        A given model receives the rows as the client sent them (the raw columns when the explainer has
+        transformations, so it is the whole pipeline); the scoring explainer's own model receives the
+        engineered rows it explains.
+        """
         if self.model is None:
-            return np.asarray(self.scoring_explainer.predict(values))
-        return _model_predictions(self.model, values, self.scoring_explainer)
+            return np.asarray(self.scoring_explainer.predict(prepared))
+        return _model_predictions(self.model, prepared, self.scoring_explainer)
 
     # ------------------------------------------------------------------ description
     def metadata(self) -> dict[str, Any]:
@@ -178,7 +185,10 @@ class ScoringService:
             "kind": scoring.kind,
             "method": scoring.method,
             "task": scoring.task,
-            "features": list(scoring.features),
+            "features": scoring.output_features(),
+            "input_features": list(scoring.input_features),
+            "raw_features": None if scoring.raw_inputs is None else list(scoring.raw_inputs.feature_map.raw_features),
+            "default_raw": bool(scoring.default_raw),
             "classes": None if scoring.classes is None else [_plain(c) for c in scoring.classes],
             "output_space": scoring.output_space,
             "expected_values": self._expected_values,
@@ -190,25 +200,29 @@ class ScoringService:
         }
 
 
-def _model_predictions(model: Any, values: np.ndarray, scoring: ScoringExplainer) -> np.ndarray:
-    model_input: Any = values
-    if getattr(model, "feature_names_in_", None) is not None:
-        import pandas as pd
+def _model_predictions(model: Any, prepared: PreparedRows, scoring: ScoringExplainer) -> np.ndarray:
+    n_rows = len(prepared)
+    if prepared.raw is not None:
+        model_input: Any = prepared.raw.to_model_input()
+    else:
+        model_input = prepared.values
+        if getattr(model, "feature_names_in_", None) is not None:
+            import pandas as pd
 
-        model_input = pd.DataFrame(values, columns=list(model.feature_names_in_))
+            model_input = pd.DataFrame(prepared.values, columns=list(model.feature_names_in_))
     try:
         output = np.asarray(model.predict(model_input))
     except PellucidError:
         raise
     except Exception as exc:
-        raise ModelInterfaceError(f"the model's predict failed on {len(values)} rows: {type(exc).__name__}: {exc}") from exc
+        raise ModelInterfaceError(f"the model's predict failed on {n_rows} rows: {type(exc).__name__}: {exc}") from exc
     if _type_name(model) == "lightgbm.basic.Booster" and scoring.task == CLASSIFICATION:
         # A LightGBM Booster predicts class probabilities; answer with labels like the other models.
-        probabilities = output.reshape(len(values), -1)
+        probabilities = output.reshape(n_rows, -1)
         if probabilities.shape[1] == 1:
             probabilities = np.column_stack([1.0 - probabilities[:, 0], probabilities[:, 0]])
         return np.asarray(scoring.classes)[np.argmax(probabilities, axis=1)]
-    return output.reshape(len(values)) if output.ndim == 2 and output.shape[1] == 1 else output
+    return output.reshape(n_rows) if output.ndim == 2 and output.shape[1] == 1 else output
 
 
 def _type_name(model: Any) -> str:
