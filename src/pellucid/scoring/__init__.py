@@ -26,6 +26,7 @@ __all__ = [
     "LinearScoringExplainer",
     "TreeScoringExplainer",
     "KernelScoringExplainer",
+    "DeepScoringExplainer",
     "create_scoring_explainer",
     "save",
     "load",

@@ -18,6 +18,7 @@ SCORING_KIND_OF: dict[str, str] = {
     "LinearExplainer": "linear",
     "TreeExplainer": "tree",
     "KernelExplainer": "kernel",
+    "DeepExplainer": "deep",
 }
 
 
@@ -56,7 +57,7 @@ def create_scoring_explainer(explainer: Any, X: Any = None) -> ScoringExplainer:
     if kind is None:
         raise ArgumentError(
             f"no scoring explainer for {name}; create_scoring_explainer takes a LinearExplainer, TreeExplainer, "
-            f"KernelExplainer or MimicExplainer (or a TabularExplainer that chose one)"
+            f"KernelExplainer, DeepExplainer or MimicExplainer (or a TabularExplainer that chose one)"
         )
     module_name, class_name = KINDS[kind]
     scoring = getattr(importlib.import_module(module_name), class_name)(direct, X)

@@ -38,6 +38,7 @@ KINDS: dict[str, tuple[str, str]] = {
     "linear": ("pellucid.scoring.linear", "LinearScoringExplainer"),
     "tree": ("pellucid.scoring.tree", "TreeScoringExplainer"),
     "kernel": ("pellucid.scoring.kernel", "KernelScoringExplainer"),
+    "deep": ("pellucid.scoring.deep", "DeepScoringExplainer"),
 }
 
 # Rows explained per vectorised call: bounds the memory of one call on a large batch.
@@ -115,8 +116,12 @@ class ScoringExplainer:
 
     @classmethod
     def _restore(cls, header: dict[str, Any], state: dict[str, Any], arrays: dict[str, np.ndarray], model: Any):
-        """Rebuild from a saved folder's parts (already verified)."""
+        """Rebuild from a saved folder's parts (already verified); KeyError/TypeError/ValueError for bad parts."""
         raise NotImplementedError
+
+    @classmethod
+    def _check_restore(cls, state: dict[str, Any], model: Any) -> None:
+        """Raise ArgumentError when loading needs something from the caller that was not given."""
 
     # ------------------------------------------------------------------ shapes
     @property
@@ -371,6 +376,11 @@ class ScoringExplainer:
         return np.asarray(self.classes)[np.argmax(scores, axis=1)]
 
     # ------------------------------------------------------------------ saving
+    def _model_parts(self, allow_pickle: bool) -> tuple[dict[str, Any], dict[str, np.ndarray], dict]:
+        """How the model is stored: (state entries, arrays, files {name: (format, role, bytes)})."""
+        name, file_format, content, info = serialize_model(self.model, allow_pickle=allow_pickle)
+        return {"model": info}, {}, {name: (file_format, "model", content)}
+
     def _header(self) -> dict[str, Any]:
         return {
             "task": self.task,
@@ -414,9 +424,11 @@ class ScoringExplainer:
         state, arrays = self._state()
         extra_files: dict[str, tuple[str, str, bytes]] = {}
         if self.model is not None:
-            name, file_format, content, info = serialize_model(self.model, allow_pickle=allow_pickle)
-            extra_files[name] = (file_format, "model", content)
-            state = {**state, "model": info}
+            model_state, model_arrays, model_files = self._model_parts(allow_pickle)
+            if set(model_arrays) & set(arrays):
+                raise ArgumentError(f"array names {sorted(set(model_arrays) & set(arrays))} are used twice")
+            state, arrays = {**state, **model_state}, {**arrays, **model_arrays}
+            extra_files.update(model_files)
         if self.raw_inputs is not None:
             raw_state, raw_arrays = self.raw_inputs.state()
             if set(raw_arrays) & set(arrays):
@@ -443,7 +455,12 @@ class ScoringExplainer:
 
     @classmethod
     def load(
-        cls, path: str | Path, *, allow_pickle: bool = False, signing_key: str | bytes | None = None
+        cls,
+        path: str | Path,
+        *,
+        allow_pickle: bool = False,
+        signing_key: str | bytes | None = None,
+        model: Any = None,
     ) -> ScoringExplainer:
         """Load a scoring explainer saved by :meth:`save`, after verifying the folder.
 
@@ -455,6 +472,9 @@ class ScoringExplainer:
             Accept a model stored as a pickle (it runs code when loaded: only for artifacts you trust).
         signing_key : str or bytes, optional
             Demand a valid manifest signature made with this key.
+        model : torch.nn.Module, optional
+            For a deep scoring explainer saved with the weights of a network whose architecture is your own
+            class: an instance of it, into which the stored weights are loaded.
 
         Returns
         -------
@@ -478,8 +498,12 @@ class ScoringExplainer:
         document = manifest.document
         header = _checked_header(document, manifest)
         arrays = _artifact.read_arrays(manifest, target._required_arrays)
-        model = None
         model_file = manifest.files.get("model")
+        if model is not None and (manifest.kind != "deep" or model_file is not None):
+            raise ArgumentError(
+                "model= is for a deep scoring explainer saved with its network's weights only; this artifact "
+                f"({manifest.kind!r}) stores its model itself"
+            )
         if model_file is not None:
             info = document["state"].get("model") or {}
             model = deserialize_model(manifest.folder / model_file.name, model_file.format, info, allow_pickle=allow_pickle)
@@ -491,6 +515,7 @@ class ScoringExplainer:
             transformer = deserialize_model(
                 manifest.folder / transformer_file.name, transformer_file.format, info, allow_pickle=allow_pickle
             )
+        target._check_restore(state, model)
         try:
             explainer = target._restore(header, state, arrays, model)
             if state.get("raw_inputs") is not None:

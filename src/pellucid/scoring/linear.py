@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from pellucid.data import as_dataset
-from pellucid.errors import ArgumentError, ModelInterfaceError
+from pellucid.errors import ModelInterfaceError
 from pellucid.explanation import CLASSIFICATION
 from pellucid.scoring.base import ScoringExplainer
 
@@ -112,7 +112,7 @@ class LinearScoringExplainer(ScoringExplainer):
             and explainer.mean.shape == (len(explainer.features),)
         )
         if not shapes_ok:
-            raise ArgumentError(
+            raise ValueError(
                 f"coef {explainer.coef.shape}, intercept {explainer.intercept.shape} and mean {explainer.mean.shape} "
                 f"do not fit {len(explainer.features)} features and {lines} lines"
             )
