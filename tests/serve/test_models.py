@@ -32,31 +32,6 @@ def test_factory_with_a_skops_model_file_for_predictions(tmp_path_factory, start
     assert httpx.get(server.url + "/metadata", timeout=30).json()["prediction_source"].startswith("model sklearn.")
 
 
-def test_kernel_service_matches_the_scoring_explainer_and_the_model(tmp_path_factory, start_server):
-    kernel = pytest.importorskip("pellucid.explainers.kernel")
-    pytest.importorskip("skops")
-    from sklearn.datasets import load_iris
-    from sklearn.neural_network import MLPClassifier
-
-    from pellucid.scoring import ScoringExplainer
-
-    X, y = load_iris(return_X_y=True)
-    model = MLPClassifier((8,), max_iter=2000, random_state=0).fit(X, y)
-    folder = kernel.KernelExplainer(model, X, nclusters=8).create_scoring_explainer().save(
-        tmp_path_factory.mktemp("kernel") / "scoring")
-    scoring = ScoringExplainer.load(folder)
-    server = start_server([sys.executable, "-m", "pellucid.serve.cli", "--scoring-explainer", str(folder),
-                           "--port", "{port}", "--log-level", "warning"])
-    rows = X[::15]
-    answer = httpx.post(server.url + "/score", json={"data": rows.tolist(), "top_k": 1}, timeout=120).json()
-    values = np.asarray(answer["local_importance_values"])  # [classes][rows][features], probability space
-    assert np.allclose(values, np.asarray(scoring.explain(rows)), rtol=0, atol=1e-12)
-    assert np.allclose(values.sum(axis=2).T + answer["expected_values"], model.predict_proba(rows), atol=1e-8)
-    assert answer["predictions"] == model.predict(rows).tolist() and answer["output_space"] == "probability"
-    bad = httpx.post(server.url + "/score", json={"data": [[1.0, None, 2.0, 3.0]]}, timeout=60)
-    assert bad.status_code == 422 and bad.json()["error"]["type"] == "invalid_value"
-
-
 def test_service_with_transformations_takes_raw_records(tmp_path_factory, start_server):
     skops_io = pytest.importorskip("skops.io")
     import pandas as pd

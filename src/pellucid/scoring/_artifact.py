@@ -51,7 +51,7 @@ ARRAYS_NAME = "arrays.npz"
 # A manifest holds names and small parameters; anything larger is not one of ours.
 _MAX_MANIFEST_BYTES = 16 * 1024 * 1024
 # File formats a manifest may list; "pickle" is the only one that can run code when read.
-FILE_FORMATS = ("npz", "skops", "lightgbm_text", "xgboost_json", "pickle")
+FILE_FORMATS = ("npz", "skops", "lightgbm_text", "xgboost_json", "catboost_cbm", "pickle")
 # What a file holds: the numeric arrays, the model, the fitted raw -> engineered transformations.
 FILE_ROLES = ("arrays", "model", "transformations")
 _REQUIRED = ("format", "format_version", "kind", "pellucid_version", "task", "features", "files", "state")

@@ -1,4 +1,4 @@
-"""Store and load models without pickle: LightGBM text, XGBoost JSON, and scikit-learn through skops.
+"""Store and load models without pickle: LightGBM text, XGBoost JSON, CatBoost .cbm, scikit-learn through skops.
 
 skops files are loaded with an explicit list of trusted types computed here: skops' own defaults plus the
 scikit-learn *classes* a file names (tree arrays, histogram predictors ...). A file naming anything else — a
@@ -24,13 +24,14 @@ __all__ = ["serialize_model", "deserialize_model", "load_model_file", "model_lib
 
 logger = logging.getLogger(__name__)
 
-_SUFFIXES = {"lightgbm_text": ".txt", "xgboost_json": ".json", "skops": ".skops", "pickle": ".pkl"}
+_SUFFIXES = {"lightgbm_text": ".txt", "xgboost_json": ".json", "catboost_cbm": ".cbm", "skops": ".skops",
+             "pickle": ".pkl"}
 
 
 def model_library(model: Any) -> str:
-    """``"lightgbm"``, ``"xgboost"``, ``"sklearn"`` or ``"other"`` from the model's type."""
+    """``"lightgbm"``, ``"xgboost"``, ``"catboost"``, ``"sklearn"`` or ``"other"`` from the model's type."""
     module = type(model).__module__
-    for library in ("lightgbm", "xgboost", "sklearn"):
+    for library in ("lightgbm", "xgboost", "catboost", "sklearn"):
         if module == library or module.startswith(library + "."):
             return library
     return "other"
@@ -136,6 +137,12 @@ def serialize_model(
             path = Path(folder) / "model.json"
             model.save_model(str(path))  # the sklearn wrapper keeps its attributes in the JSON
             return stem + _SUFFIXES["xgboost_json"], "xgboost_json", path.read_bytes(), info
+    if library == "catboost":
+        info["estimator"] = type(model).__name__
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / "model.cbm"
+            model.save_model(str(path), format="cbm")  # CatBoost's own binary format, no pickle
+            return stem + _SUFFIXES["catboost_cbm"], "catboost_cbm", path.read_bytes(), info
     if library == "sklearn" or _in_package(type(model).__module__, "pellucid.transformations") or _in_package(
         type(model).__module__, "sklearn_pandas"
     ):
@@ -172,7 +179,7 @@ def deserialize_model(path: Path, file_format: str, info: dict[str, Any], *, all
     path : Path
         The model file.
     file_format : str
-        ``"lightgbm_text"``, ``"xgboost_json"``, ``"skops"`` or ``"pickle"``.
+        ``"lightgbm_text"``, ``"xgboost_json"``, ``"catboost_cbm"``, ``"skops"`` or ``"pickle"``.
     info : dict
         What :func:`serialize_model` recorded.
     allow_pickle : bool
@@ -183,6 +190,16 @@ def deserialize_model(path: Path, file_format: str, info: dict[str, Any], *, all
         return lightgbm.Booster(model_file=str(path))
     if file_format == "xgboost_json":
         return _load_xgboost(path, info.get("estimator"))
+    if file_format == "catboost_cbm":
+        catboost = require("catboost", "catboost")
+        allowed = {"CatBoostClassifier": catboost.CatBoostClassifier, "CatBoostRegressor": catboost.CatBoostRegressor,
+                   "CatBoost": catboost.CatBoost}
+        estimator = info.get("estimator", "CatBoost")
+        if estimator not in allowed:
+            raise UnsafeArtifactError(f"unknown CatBoost estimator type {estimator!r}; expected one of {sorted(allowed)}")
+        model = allowed[estimator]()
+        model.load_model(str(path), format="cbm")
+        return model
     if file_format == "skops":
         skops_io = require("skops.io", "serve")
         trusted = skops_trusted_types(file=path)
