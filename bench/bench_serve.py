@@ -151,10 +151,12 @@ def tree_case(folder: Path):
     scoring = explainer.create_scoring_explainer()
     scoring.save(folder)
 
-    def peer(rows):
-        import shap
+    import shap
 
-        return shap.TreeExplainer(model).shap_values(rows)
+    peer_explainer = shap.TreeExplainer(model)  # built once, like the service's scoring explainer
+
+    def peer(rows):
+        return peer_explainer.shap_values(rows)
 
     return "tree (LightGBM 200 trees, 20 features)", scoring, X, peer
 
@@ -174,12 +176,14 @@ def kernel_case(folder: Path):
     scoring.save(folder)
     background = scoring.background
 
-    def peer(rows):
-        import shap
-        from shap.utils._legacy import DenseData
+    import shap
+    from shap.utils._legacy import DenseData
 
-        data = DenseData(background.values, [str(i) for i in range(X.shape[1])], None, background.row_weights())
-        return shap.KernelExplainer(model.predict_proba, data).shap_values(rows, silent=True)
+    data = DenseData(background.values, [str(i) for i in range(X.shape[1])], None, background.row_weights())
+    peer_explainer = shap.KernelExplainer(model.predict_proba, data)  # the same weighted background
+
+    def peer(rows):
+        return peer_explainer.shap_values(rows, silent=True)
 
     return "kernel (MLP, 6 features, 10 background rows)", scoring, X, peer
 

@@ -228,20 +228,32 @@ class ScoringExplainer:
 
     def _lists_to_values(self, rows: list | tuple) -> Any:
         """Rows as float64 with None as NaN; the first cell that is not a number is named in the error."""
-        # numpy would turn the string "3" into 3.0: strings are refused before converting
-        if not any(isinstance(cell, (str, bytes)) for row in rows if isinstance(row, (list, tuple)) for cell in row):
-            try:
-                return np.array(rows, dtype=np.float64)
-            except (TypeError, ValueError):
-                pass
+        try:
+            array = np.array(rows)
+        except ValueError as exc:  # rows of different lengths
+            raise DataShapeError(
+                f"data must be rows of {self.n_features} values (numbers, or None for missing); found rows of other "
+                "lengths or nested values"
+            ) from exc
+        if array.dtype.kind in "biuf":  # numbers only: the common case, no per-cell work
+            return array.astype(np.float64)
+        if array.ndim != 2:
+            return array
+        if array.dtype.kind == "O":  # numbers and None (missing values), or objects
+            for (row, col), cell in np.ndenumerate(array):
+                if cell is not None and (isinstance(cell, (bool, np.bool_)) or not isinstance(cell, (int, float, np.number))):
+                    self._not_a_number(cell, row, col)
+            return np.where(np.equal(array, None), np.nan, array).astype(np.float64)
+        # strings (numpy would turn "3" into 3.0 if asked to): name the first one
         cells = np.asarray(rows, dtype=object)
-        if cells.ndim != 2:
-            return cells  # ragged or 1-D: as_dataset reports the shape
         for (row, col), cell in np.ndenumerate(cells):
-            if cell is not None and (isinstance(cell, (bool, np.bool_)) or not isinstance(cell, (int, float, np.number))):
-                name = self.features[col] if col < self.n_features else f"column {col}"
-                raise DataValueError(f"data must hold numbers; found {cell!r} in row {row}, feature {name!r}")
-        return cells.astype(np.float64)
+            if isinstance(cell, (str, bytes)):
+                self._not_a_number(cell, row, col)
+        return cells
+
+    def _not_a_number(self, cell: Any, row: int, col: int) -> None:
+        name = self.features[col] if col < self.n_features else f"column {col}"
+        raise DataValueError(f"data must hold numbers; found {cell!r} in row {row}, feature {name!r}")
 
     def _records_to_values(self, records: list[dict]) -> np.ndarray:
         known = set(self.features)
