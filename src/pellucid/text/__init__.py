@@ -14,7 +14,6 @@ _LAZY = {
     "HANExplainer": "pellucid.text.han",
     "render_text_html": "pellucid.text.render",
     "TextHighlight": "pellucid.text.render",
-    "tokenize": "pellucid.text.tokenize",
     "TokenizedDocument": "pellucid.text.tokenize",
 }
 
