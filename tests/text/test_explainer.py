@@ -11,7 +11,13 @@ from sklearn.feature_extraction.text import CountVectorizer
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.pipeline import make_pipeline
 
-from pellucid.errors import ArgumentError, DataValueError, EmptyDataError, ModelInterfaceError, UnsupportedInputError
+from pellucid.errors import (
+    ArgumentError,
+    DataValueError,
+    EmptyDataError,
+    ModelInterfaceError,
+    UnsupportedInputError,
+)
 from pellucid.explanation import Explanation
 from pellucid.testing.text import planted_word_model
 from pellucid.text._perturb import sample_removals
