@@ -62,6 +62,8 @@ MIN_COALITIONS_PER_TOKEN = 20
 #: ``nsamples="auto"``: ``2 * n_tokens + AUTO_BASE_SAMPLES`` coalitions per document (capped at all of them).
 AUTO_BASE_SAMPLES = 2048
 _METHOD_NAMES = {"kernel": "text_kernel_shap", "lime": "text_lime"}
+# Most model outputs (documents x coalitions x outputs) held at once while explaining documents of one length.
+_MAX_OUTPUT_CELLS = 4_000_000
 
 
 class TextExplainer:
@@ -243,13 +245,18 @@ class TextExplainer:
     def _explain_tokenized(self, tokenized: list[TokenizedDocument]) -> list[Explanation]:
         lengths = np.array([doc.n_tokens for doc in tokenized])
         explanations: list[Explanation | None] = [None] * len(tokenized)
-        # Documents of the same length share their coalitions and are solved together.
+        # Documents of the same length share their coalitions and are solved together, in chunks whose model
+        # outputs stay under _MAX_OUTPUT_CELLS numbers (the plan is seeded per length, so chunking changes nothing).
         for n_tokens in np.unique(lengths).tolist():
-            indices = np.flatnonzero(lengths == n_tokens).tolist()
-            group = [tokenized[i] for i in indices]
+            indices = np.flatnonzero(lengths == n_tokens)
             method, reason = self.choose_method(n_tokens)
-            for index, explanation in zip(indices, self._explain_group(group, method, reason)):
-                explanations[index] = explanation
+            per_document = (min(self.budget(n_tokens), 2.0**n_tokens) + 2) * self._model.n_outputs
+            chunk = max(1, int(_MAX_OUTPUT_CELLS // per_document))
+            for start in range(0, len(indices), chunk):
+                part = indices[start : start + chunk].tolist()
+                group = [tokenized[i] for i in part]
+                for index, explanation in zip(part, self._explain_group(group, method, reason)):
+                    explanations[index] = explanation
         return explanations
 
     def _explain_group(self, group: list[TokenizedDocument], method: str, reason: str) -> list[Explanation]:
