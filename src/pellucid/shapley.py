@@ -23,6 +23,8 @@ All functions are vectorised over coalitions, rows and outputs; loops run over c
 
 from __future__ import annotations
 
+import functools
+import importlib
 import math
 from dataclasses import dataclass, field
 from itertools import chain, combinations
@@ -40,6 +42,7 @@ __all__ = [
     "ShapleyRegression",
     "solve_shapley_regression",
     "allocate",
+    "fill_synthetic",
     "enumerated_coalitions",
     "ALLOCATIONS",
 ]
@@ -125,9 +128,74 @@ def coalitions_of_size(n_players: int, size: int) -> np.ndarray:
     return masks
 
 
-def _pack(masks: np.ndarray) -> np.ndarray:
-    """One row of uint8 words per mask, for de-duplicating coalitions with ``np.unique(axis=0)``."""
-    return np.packbits(masks, axis=1)
+def fill_synthetic(
+    masks: np.ndarray, owner: np.ndarray, rows: np.ndarray, background: np.ndarray, out: np.ndarray | None = None
+) -> np.ndarray:
+    """Synthetic rows: each row's values inside each coalition, its background row's values outside.
+
+    ``out[q * n_rows + r] = where(masks[q], rows[r], background[owner[q]])`` (coalition-major, so the model's
+    outputs reshape to (n_coalitions, n_rows, n_outputs) without a copy).
+
+    Parameters
+    ----------
+    masks : ndarray of bool, shape (n_coalitions, M)
+    owner : ndarray of int, shape (n_coalitions,)
+        Background row of each coalition.
+    rows : ndarray of shape (n_rows, M)
+        Explained rows (float64 or object).
+    background : ndarray of shape (n_background, M)
+    out : ndarray of shape (n_coalitions * n_rows, M), optional
+        Buffer to fill (float64 data only).
+
+    Returns
+    -------
+    ndarray of shape (n_coalitions * n_rows, M)
+    """
+    n_coalitions, n_players = masks.shape
+    if rows.dtype == object or background.dtype == object:
+        synthetic = np.where(masks[:, None, :], rows[None, :, :], background[owner][:, None, :])
+        return synthetic.astype(object, copy=False).reshape(-1, n_players)
+    if out is None:
+        out = np.empty((rows.shape[0] * n_coalitions, n_players))
+    rows = np.ascontiguousarray(rows, dtype=np.float64)
+    background = np.ascontiguousarray(background, dtype=np.float64)
+    # A bitwise select on the float bits is exact for every value (NaN and inf included) and vectorises.
+    _select_kernel()(
+        np.ascontiguousarray(masks).view(np.uint8), np.ascontiguousarray(owner, dtype=np.int64),
+        rows.view(np.int64), background.view(np.int64), out.view(np.int64),
+    )
+    return out
+
+
+def _select_rows(masks, owner, rows, background, out):  # pragma: no cover - compiled by numba
+    n_rows, n_players = rows.shape
+    n_coalitions = masks.shape[0]
+    for q in range(n_coalitions):
+        base = background[owner[q]]
+        inside = masks[q]
+        for r in range(n_rows):
+            x = rows[r]
+            target = out[q * n_rows + r]
+            for j in range(n_players):
+                bits = -np.int64(inside[j])
+                target[j] = (x[j] & bits) | (base[j] & ~bits)
+
+
+@functools.cache
+def _select_kernel():  # numba is imported (and the kernel compiled, or read from its cache) on first use
+    numba = importlib.import_module("numba")
+    return numba.njit(cache=True, nogil=True)(_select_rows)
+
+
+def _coalition_keys(masks: np.ndarray) -> np.ndarray:
+    """One sortable key per coalition: an int64 code (M <= 62) or rows of uint64 words."""
+    n_players = masks.shape[1]
+    if n_players <= 62:
+        return masks.astype(np.int64) @ (np.int64(1) << np.arange(n_players, dtype=np.int64))
+    packed = np.packbits(masks, axis=1)
+    padded = np.zeros((masks.shape[0], -(-packed.shape[1] // 8) * 8), dtype=np.uint8)
+    padded[:, : packed.shape[1]] = packed
+    return padded.view(np.uint64)
 
 
 def _stratum_sizes(n_players: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -163,7 +231,8 @@ class CoalitionPlan:
     Attributes
     ----------
     masks : ndarray of bool, shape (n_coalitions, M)
-        The planned coalitions; sampled ones come in adjacent complementary pairs.
+        The planned coalitions, in adjacent complementary pairs: row ``2i + 1`` is the complement of row
+        ``2i`` (both have the same kernel weight).
     stratum : ndarray of int, shape (n_coalitions,)
         Stratum index (``t - 1``) of each coalition.
     enumerated : ndarray of bool, shape (floor(M/2),)
@@ -190,7 +259,7 @@ class CoalitionPlan:
         self.stratum = np.zeros(0, dtype=np.int64)
         self.enumerated = np.zeros(n_strata, dtype=bool)
         self.pairs_sampled = np.zeros(n_strata, dtype=np.int64)
-        self._keys = np.zeros((0, (self.n_players + 7) // 8), dtype=np.uint8)
+        self._keys = _coalition_keys(np.zeros((0, self.n_players), dtype=bool))
 
     # ------------------------------------------------------------------ sizes
     @property
@@ -253,18 +322,20 @@ class CoalitionPlan:
             raise ArgumentError("this plan has already started; use extend() to add coalitions")
         budget = int(budget)
         if budget >= self.total_coalitions:
-            self._append(all_coalitions(self.n_players), exact=True)
+            # Coalition c (binary code) and its complement 2**M - 1 - c, for c without the last player.
+            first = all_coalitions(self.n_players)[: 2 ** (self.n_players - 1) - 1]
+            block = np.empty((2 * first.shape[0], self.n_players), dtype=bool)
+            block[0::2], block[1::2] = first, ~first
+            self._append(block, exact=True)
             self.enumerated[:] = True
             return self.masks
         for index in self._strata_to_enumerate(enumeration_budget or budget, max_enumerated):
-            t = index + 1
-            small = coalitions_of_size(self.n_players, t)
-            if 2 * t == self.n_players:
-                block = small
-            else:
-                block = np.empty((2 * small.shape[0], self.n_players), dtype=bool)
-                block[0::2], block[1::2] = small, ~small
-            self._append(block, exact=True, stratum=index)
+            small = self._canonical(coalitions_of_size(self.n_players, index + 1))
+            if 2 * (index + 1) == self.n_players:
+                small = small[small[:, 0]]  # each middle pair once: the member holding player 0
+            block = np.empty((2 * small.shape[0], self.n_players), dtype=bool)
+            block[0::2], block[1::2] = small, ~small
+            self._append(block, exact=True, strata=index)
             self.enumerated[index] = True
         self.extend(max(budget - self.n_coalitions, 0) // 2)
         return self.masks
@@ -302,82 +373,94 @@ class CoalitionPlan:
         else:
             counts = allocate(int(n_pairs), np.where(capacity > 0, self.shares(), 0.0), capacity)
         first_new = self.n_coalitions
-        for index in np.flatnonzero(counts):  # a loop over coalition sizes
-            self._sample_stratum(index, int(counts[index]))
+        # Strata asked for a large part of their few remaining pairs are enumerated and drawn from; the
+        # others are sampled all at once.
+        small = (counts > 0) & (4 * counts >= capacity) & (self._stratum_pairs <= 4_000_000)
+        for index in np.flatnonzero(small):  # a loop over coalition sizes
+            self._draw_from_enumeration(index, int(counts[index]))
+        counts = np.where(small, 0, counts)
+        if counts.sum():
+            pair_strata = np.repeat(np.arange(len(counts)), counts)
+            chosen = self._balanced_draws(counts)
+            repeated = self._repeats(chosen)
+            while repeated.any():  # replaces the rare duplicate draws; a handful of passes at most
+                redo = np.bincount(pair_strata[repeated], minlength=len(counts))
+                chosen[repeated] = self._balanced_draws(redo)
+                repeated = self._repeats(chosen)
+            block = np.empty((2 * chosen.shape[0], self.n_players), dtype=bool)
+            block[0::2], block[1::2] = chosen, ~chosen
+            self._append(block, exact=False, strata=np.repeat(pair_strata, 2))
+            self._record_sampled(counts)
         return self.masks[first_new:]
 
     def open_pairs(self) -> np.ndarray:
         """Pairs not yet drawn per stratum (0 for enumerated strata), float ndarray of shape (floor(M/2),)."""
         return np.where(self.enumerated, 0.0, self._stratum_pairs - self.pairs_sampled)
 
-    def _sample_stratum(self, index: int, n_new: int) -> None:
-        t, n_players = index + 1, self.n_players
-        available = self._stratum_pairs[index] - self.pairs_sampled[index]
-        n_new = int(min(n_new, available))
-        if n_new <= 0:
-            return
-        if 4 * n_new >= available and self._stratum_pairs[index] <= 4_000_000:
-            # A large part of a small stratum: enumerate it, drop what was drawn before, draw the rest.
-            candidates = self._canonical(coalitions_of_size(n_players, t))
-            candidates = candidates[self._is_new(candidates)]
-            chosen = candidates[self._rng.choice(candidates.shape[0], size=n_new, replace=False)]
-        else:
-            chosen = np.zeros((0, n_players), dtype=bool)
-            while chosen.shape[0] < n_new:  # repeats only to replace the rare duplicates
-                drawn = self._canonical(self._balanced_draws(t, n_new - chosen.shape[0]))
-                pool = np.concatenate([chosen, drawn])
-                _, first = np.unique(_pack(pool), axis=0, return_index=True)
-                keep = np.zeros(pool.shape[0], dtype=bool)
-                keep[first] = True
-                fresh = pool[keep[chosen.shape[0]:].nonzero()[0] + chosen.shape[0]]
-                chosen = np.concatenate([chosen, fresh[self._is_new(fresh)]])[:n_new]
-        block = np.empty((2 * n_new, n_players), dtype=bool)
+    def _record_sampled(self, counts: np.ndarray) -> None:
+        self.pairs_sampled += counts
+        self.enumerated |= self.pairs_sampled >= self._stratum_pairs
+
+    def _draw_from_enumeration(self, index: int, n_new: int) -> None:
+        candidates = self._canonical(coalitions_of_size(self.n_players, index + 1))
+        candidates = candidates[~self._repeats(candidates)]
+        n_new = min(n_new, candidates.shape[0])
+        chosen = candidates[self._rng.choice(candidates.shape[0], size=n_new, replace=False)]
+        block = np.empty((2 * n_new, self.n_players), dtype=bool)
         block[0::2], block[1::2] = chosen, ~chosen
-        self._append(block, exact=False, stratum=index)
-        self.pairs_sampled[index] += n_new
-        if self.pairs_sampled[index] >= self._stratum_pairs[index]:
-            self.enumerated[index] = True
+        self._append(block, exact=False, strata=np.full(2 * n_new, index))
+        counts = np.zeros(len(self.pairs_sampled), dtype=np.int64)
+        counts[index] = n_new
+        self._record_sampled(counts)
 
-    def _balanced_draws(self, size: int, count: int) -> np.ndarray:
-        """``count`` random coalitions of ``size`` players in which every player appears equally often.
+    def _balanced_draws(self, counts: np.ndarray) -> np.ndarray:
+        """Random coalitions, ``counts[t - 1]`` of size t, in which every player appears equally often.
 
-        Each random permutation of the players is cut into ``M // size`` disjoint blocks, so over the draws
-        every player is in (almost) the same number of coalitions, which keeps the sampled design close to
-        the full one (a stratified, Latin-style sample). In the middle stratum a permutation's two halves
-        are complements (the same pair), so one block per permutation is used there.
+        Each random permutation of the players is cut into ``M // t`` disjoint blocks of t players, so over
+        the draws of a stratum every player is in (almost) the same number of coalitions, which keeps the
+        sampled design close to the full one (a Latin-style stratified sample). In the middle stratum a
+        permutation's two halves are complements (the same pair), so one block per permutation is used.
+        Returns canonical pair members (see :meth:`_canonical`), ndarray of bool (counts.sum(), M).
         """
         n_players = self.n_players
-        blocks = 1 if 2 * size == n_players else n_players // size
-        permutations = self._rng.random((-(-count // blocks), n_players)).argsort(axis=1)
-        members = permutations[:, : blocks * size].reshape(-1, size)[:count]
-        masks = np.zeros((count, n_players), dtype=bool)
-        np.put_along_axis(masks, members, True, axis=1)
-        return masks
+        sizes = np.arange(1, len(counts) + 1)
+        blocks = np.where(2 * sizes == n_players, 1, n_players // sizes)
+        permutations = -(-counts // blocks)
+        ranks = self._rng.random((int(permutations.sum()), n_players)).argsort(axis=1).argsort(axis=1)
+        pair_stratum = np.repeat(np.arange(len(counts)), counts)
+        within = np.arange(pair_stratum.size) - np.repeat(np.cumsum(counts) - counts, counts)
+        permutation = np.repeat(np.cumsum(permutations) - permutations, counts) + within // blocks[pair_stratum]
+        low = (within % blocks[pair_stratum]) * sizes[pair_stratum]
+        rank = ranks[permutation]
+        masks = (rank >= low[:, None]) & (rank < (low + sizes[pair_stratum])[:, None])
+        return self._canonical(masks)
 
     def _canonical(self, masks: np.ndarray) -> np.ndarray:
-        # A pair {S, complement} is stored as the member of size t; in the middle stratum both have size
-        # M/2, so keep the one holding player 0.
-        if 2 * masks[0].sum() == self.n_players:
-            masks = np.where(masks[:, :1], masks, ~masks)
-        return masks
+        # A pair {S, complement} is stored as its member of size t < M/2; in the middle stratum both have
+        # size M/2, so the one holding player 0.
+        middle = 2 * masks.sum(axis=1) == self.n_players
+        return np.where((middle & ~masks[:, 0])[:, None], ~masks, masks)
 
-    def _is_new(self, masks: np.ndarray) -> np.ndarray:
-        if not self._keys.shape[0]:
-            return np.ones(masks.shape[0], dtype=bool)
-        keys = _pack(masks)
-        _, index = np.unique(np.concatenate([self._keys, keys]), axis=0, return_inverse=True)
-        index = index.reshape(-1)
-        seen = np.zeros(index.max() + 1, dtype=bool)
-        seen[index[: self._keys.shape[0]]] = True
-        return ~seen[index[self._keys.shape[0]:]]
+    def _repeats(self, masks: np.ndarray) -> np.ndarray:
+        """Rows of ``masks`` already sampled before or equal to an earlier row of ``masks``."""
+        keys = _coalition_keys(masks)
+        pool = np.concatenate([self._keys, keys])
+        if pool.ndim == 1:
+            _, first = np.unique(pool, return_index=True)
+        else:
+            _, first = np.unique(pool, axis=0, return_index=True)
+        is_first = np.zeros(pool.shape[0], dtype=bool)
+        is_first[first] = True
+        return ~is_first[self._keys.shape[0]:]
 
-    def _append(self, block: np.ndarray, *, exact: bool, stratum: int | None = None) -> None:
-        sizes = block.sum(axis=1)
-        strata = np.minimum(sizes, self.n_players - sizes) - 1 if stratum is None else np.full(len(block), stratum)
+    def _append(self, block: np.ndarray, *, exact: bool, strata: np.ndarray | int | None = None) -> None:
+        if strata is None:
+            sizes = block.sum(axis=1)
+            strata = np.minimum(sizes, self.n_players - sizes) - 1
         self.masks = np.concatenate([self.masks, block])
-        self.stratum = np.concatenate([self.stratum, strata.astype(np.int64)])
+        self.stratum = np.concatenate([self.stratum, np.broadcast_to(strata, (len(block),)).astype(np.int64)])
         if not exact:
-            self._keys = np.concatenate([self._keys, _pack(block[0::2])])
+            self._keys = np.concatenate([self._keys, _coalition_keys(block[0::2])])
 
     # ------------------------------------------------------------------ weights
     def weights(self) -> np.ndarray:
@@ -495,13 +578,16 @@ def solve_shapley_regression(
     *,
     active: np.ndarray | None = None,
     plan: CoalitionPlan | None = None,
+    variance_targets: np.ndarray | None = None,
     max_cells: int = 4_000_000,
 ) -> ShapleyRegression:
     """Solve the Kernel SHAP regression for many targets at once.
 
     For each target (a row and an output) it solves
     ``min sum_c w_c (gain_c - z_c . phi)^2  s.t.  sum_i phi_i = total`` with ``phi_i = 0`` for inactive
-    players, through the KKT system, factorised once per distinct set of active players.
+    players, through the KKT system, factorised once per distinct set of active players. When the coalitions
+    come in adjacent complementary pairs of equal weight (as every :class:`CoalitionPlan` lays them out), a
+    pair's two rows are folded into one (``z (g - g') + g'``), which halves the work.
 
     Parameters
     ----------
@@ -517,6 +603,8 @@ def solve_shapley_regression(
         Players allowed a non-zero value per target (default all).
     plan : CoalitionPlan, optional
         The plan the coalitions came from; when given and not exact, standard errors are computed.
+    variance_targets : ndarray of int, optional
+        Compute the variance for these targets only (default all); the others get NaN standard errors.
     max_cells : int
         Memory bound (array elements) of the intermediate arrays of the standard errors.
 
@@ -528,30 +616,57 @@ def solve_shapley_regression(
     n_coalitions, n_players = masks.shape
     gains = np.asarray(gains, dtype=np.float64).reshape(n_coalitions, -1)
     totals = np.asarray(totals, dtype=np.float64).reshape(-1)
+    weights = np.asarray(weights, dtype=np.float64)
     n_targets = gains.shape[1]
     if active is None:
         active = np.ones((n_targets, n_players), dtype=bool)
-    design = masks.astype(np.float64)
-    weights = np.asarray(weights, dtype=np.float64)
     scale = weights.sum() if weights.sum() > 0 else 1.0
-    weighted = design * (weights / scale)[:, None]
-    gram = design.T @ weighted  # (M, M)
-    moments = weighted.T @ gains  # (M, n_targets)
+    paired = plan is not None or (
+        n_coalitions % 2 == 0 and np.array_equal(masks[0::2], ~masks[1::2])
+        and np.array_equal(weights[0::2], weights[1::2])
+    )
+    if paired:
+        first = masks[0::2].astype(np.float64)
+        pair_weights = weights[0::2] / scale
+        gap = gains[0::2] - gains[1::2]  # g - g'
+        weighted_t = np.ascontiguousarray((first * pair_weights[:, None]).T)  # (M, P)
+        in_first = weighted_t.sum(axis=1)
+        # sum over both members of w z z^T, with the second member's z = 1 - z.
+        gram = 2 * (weighted_t @ first) - in_first[:, None] - in_first[None, :] + pair_weights.sum()
+        moments = weighted_t @ gap + (pair_weights @ gains[1::2])[None, :]
+    else:
+        design = masks.astype(np.float64)
+        weighted_t = np.ascontiguousarray((design * (weights / scale)[:, None]).T)  # (M, C)
+        gram = weighted_t @ design
+        moments = weighted_t @ gains  # (M, n_targets)
 
-    patterns, group = np.unique(active, axis=0, return_inverse=True)
-    group = group.reshape(-1)
+    if active.all():
+        patterns, group = np.ones((1, n_players), dtype=bool), np.zeros(n_targets, dtype=np.int64)
+    else:
+        packed = np.packbits(active, axis=1)
+        _, first_seen, group = np.unique(packed, axis=0, return_index=True, return_inverse=True)
+        patterns, group = active[first_seen], group.reshape(-1)
     inverses = _kkt_inverses(gram, patterns)  # (n_patterns, M + 1, M + 1)
-    values = np.empty((n_targets, n_players))
-    for g in range(patterns.shape[0]):  # one factorisation per distinct active set (usually one)
-        targets = np.flatnonzero(group == g)
-        rhs = np.concatenate([moments[:, targets] * patterns[g][:, None], totals[None, targets]])
-        values[targets] = (inverses[g] @ rhs)[:n_players].T
+    if patterns.shape[0] == 1:
+        values = (inverses[0, :n_players, :n_players] @ (moments * patterns[0][:, None])).T
+        values += totals[:, None] * inverses[0, :n_players, n_players]
+    else:
+        values = np.empty((n_targets, n_players))
+        for g in range(patterns.shape[0]):  # one factorisation per distinct active set
+            targets = np.flatnonzero(group == g)
+            rhs = np.concatenate([moments[:, targets] * patterns[g][:, None], totals[None, targets]])
+            values[targets] = (inverses[g] @ rhs)[:n_players].T
     values[~active] = 0.0
 
     if plan is None or plan.is_exact:
         zeros = np.zeros_like(values) if plan is not None else None
         return ShapleyRegression(values=values, standard_errors=zeros)
-    variance = _stratified_variance(design, weights / scale, gains, values, inverses, group, plan, max_cells)
+    targets = np.arange(n_targets) if variance_targets is None else np.asarray(variance_targets)
+    variance = np.full((n_targets, n_players, len(plan.enumerated)), np.nan)
+    variance[targets] = _stratified_variance(
+        first, pair_weights, gap[:, targets], totals[targets], values[targets], inverses, group[targets],
+        plan, max_cells,
+    ) * active[targets][:, :, None]
     return ShapleyRegression(
         values=values, standard_errors=np.sqrt(variance.sum(axis=2)), variance_by_stratum=variance
     )
@@ -577,9 +692,10 @@ def _kkt_inverses(gram: np.ndarray, patterns: np.ndarray) -> np.ndarray:
 
 
 def _stratified_variance(
-    design: np.ndarray,
-    weights: np.ndarray,
-    gains: np.ndarray,
+    first: np.ndarray,
+    pair_weights: np.ndarray,
+    gap: np.ndarray,
+    totals: np.ndarray,
     values: np.ndarray,
     inverses: np.ndarray,
     group: np.ndarray,
@@ -589,45 +705,70 @@ def _stratified_variance(
     """Sampling variance of each value, per stratum, from the influence of each sampled pair.
 
     Linearised, the estimate moves by ``G sum_c w_c r_c z_c`` (``G`` the KKT inverse's player block,
-    ``r_c`` the residual of coalition c). A sampled pair contributes one independent term per stratum, so the
-    variance of a stratum's sum is its number of pairs times the sample variance of the pair terms, times the
-    finite-population correction of sampling without replacement.
+    ``r_c`` the residual of coalition c). For a pair ``(z, 1 - z)`` of weight ``w`` that is
+    ``w (r - r') G z + w r' G 1``, and ``G 1 = 0`` on the active players (the constraint's direction), so a
+    pair's term is ``a_p G z_p`` with ``a_p = w (r - r') = w ((g - g') - (2 z - 1) . phi)``. Sampled pairs are
+    independent within a stratum: the variance of a stratum's sum is its number of pairs times the sample
+    variance of the terms, times the finite-population correction of sampling without replacement. The
+    per-stratum sums of terms and squared terms are two batched matrix products.
+
+    Parameters
+    ----------
+    first : ndarray of shape (n_pairs_all, M)
+        First member of every pair (float 0/1).
+    pair_weights, gap : ndarrays of shape (n_pairs_all,) and (n_pairs_all, T)
+        Pair weight and ``g - g'`` per pair and target.
+    totals, values : ndarrays of shape (T,) and (T, M)
+    inverses, group : KKT inverses per active pattern, and each target's pattern.
+
+    Returns
+    -------
+    ndarray of shape (T, M, n_strata)
     """
-    n_players = design.shape[1]
-    n_targets = gains.shape[1]
-    first, pair_stratum = plan.sampled_pairs()
+    n_players = first.shape[1]
+    n_targets = gap.shape[1]
+    first_rows, pair_stratum = plan.sampled_pairs()
+    pair_index = first_rows // 2
     n_strata = len(plan.enumerated)
     variance = np.zeros((n_targets, n_players, n_strata))
-    if first.size == 0:
+    if pair_index.size == 0:
         return variance
-    rows = np.stack([first, first + 1], axis=1).reshape(-1)  # (2 n_pairs,)
-    residuals = gains[rows] - design[rows] @ values.T  # (2 n_pairs, n_targets)
-    weighted_residuals = residuals * weights[rows][:, None]
     counts = np.bincount(pair_stratum, minlength=n_strata).astype(np.float64)
-    # Strata with a single pair give no variance estimate: pool them with the next sampled stratum.
-    pooled = _pool_small_strata(counts)
-    pool_counts = np.bincount(pooled[pair_stratum], minlength=n_strata).astype(np.float64)
-    correction = plan.finite_population_correction()
-    one_hot = np.zeros((n_strata, first.size))
-    one_hot[pooled[pair_stratum], np.arange(first.size)] = 1.0
-    chunk = max(1, max_cells // max(1, rows.size * n_players))
+    pooled = _pool_small_strata(counts)  # strata with one pair give no variance alone: pool them
+    pools, pair_pool = np.unique(pooled[pair_stratum], return_inverse=True)
+    pool_counts = np.bincount(pair_pool).astype(np.float64)
+    # Pairs laid out pool by pool in a padded (pools x most pairs) block, so the per-pool sums are batched
+    # matrix products; padding rows are zero and add nothing.
+    order = np.argsort(pair_pool, kind="stable")
+    position = np.arange(order.size) - np.repeat(np.cumsum(pool_counts) - pool_counts, pool_counts.astype(np.int64))
+    width = int(pool_counts.max())
+    slot = pair_pool[order] * width + position.astype(np.int64)
+    sorted_pairs = pair_index[order]
+    share = counts / np.maximum(pool_counts[np.searchsorted(pools, pooled)], 1) * plan.finite_population_correction()
+    bessel = pool_counts / np.maximum(pool_counts - 1, 1)
+    masks = first[sorted_pairs]  # (P, M)
+    # a_p = w ((g - g') - (2 z - 1) . phi) = w ((g - g') - 2 z . phi + total)
+    slope = gap[sorted_pairs] - 2 * (masks @ np.ascontiguousarray(values.T)) + totals[None, :]
+    slope *= pair_weights[sorted_pairs][:, None]
+    chunk = max(1, max_cells // max(1, pools.size * max(width, n_players)))
     for g in np.unique(group):
-        targets = np.flatnonzero(group == g)
-        spread = design[rows] @ inverses[g][:n_players, :n_players]  # (2 n_pairs, M): G z_c
-        for start in range(0, targets.size, chunk):
-            block = targets[start:start + chunk]
-            influence = weighted_residuals[:, block][:, :, None] * spread[:, None, :]  # (2P, T, M)
-            influence = influence.reshape(first.size, 2, block.size, n_players).sum(axis=1)  # (P, T, M)
-            flat = influence.reshape(first.size, -1)
-            sums = one_hot @ flat
-            squares = one_hot @ (flat * flat)
-            with np.errstate(invalid="ignore", divide="ignore"):
-                spread_sq = squares - sums * sums / np.maximum(pool_counts, 1)[:, None]
-                per_pool = spread_sq * (pool_counts / np.maximum(pool_counts - 1, 1))[:, None]
-            per_pool = np.maximum(per_pool, 0.0)
-            # Back to strata: a pooled stratum gets the pool's variance in proportion to its pairs.
-            per_stratum = per_pool[pooled] * (counts / np.maximum(pool_counts[pooled], 1) * correction)[:, None]
-            variance[block] = per_stratum.T.reshape(block.size, n_players, n_strata)
+        block_of_group = np.flatnonzero(group == g)
+        player_block = inverses[g][:n_players, :n_players]
+        spread = np.zeros((pools.size * width, n_players))
+        spread[slot] = masks @ np.ascontiguousarray(player_block.T)  # G z_p
+        spread_t = np.ascontiguousarray(spread.reshape(pools.size, width, n_players).transpose(0, 2, 1))
+        spread_sq_t = spread_t * spread_t
+        for start in range(0, block_of_group.size, chunk):
+            targets = block_of_group[start:start + chunk]
+            a = np.zeros((pools.size * width, targets.size))
+            a[slot] = slope[:, targets] if targets.size < n_targets else slope
+            a = a.reshape(pools.size, width, targets.size)
+            sums = spread_t @ a  # (pools, M, T)
+            squares = spread_sq_t @ (a * a)
+            spread_sq = squares - sums * sums / pool_counts[:, None, None]
+            per_pool = np.maximum(spread_sq, 0.0) * bessel[:, None, None]
+            per_stratum = per_pool[np.searchsorted(pools, pooled)] * share[:, None, None]  # (strata, M, T)
+            variance[targets] = per_stratum.transpose(2, 1, 0)
     return variance
 
 
