@@ -25,6 +25,21 @@ _LAZY = {
     "KernelExplainer": "pellucid.explainers.kernel",
     "TabularExplainer": "pellucid.explainers.tabular",
     "SamplingPolicy": "pellucid.explainers.tabular",
+    "MimicExplainer": "pellucid.explainers.mimic",
+    "LGBMExplainableModel": "pellucid.mimic.models",
+    "LinearExplainableModel": "pellucid.mimic.models",
+    "SGDExplainableModel": "pellucid.mimic.models",
+    "DecisionTreeExplainableModel": "pellucid.mimic.models",
+    "LIMEExplainer": "pellucid.explainers.lime",
+    "PFIExplainer": "pellucid.explainers.pfi",
+    "ExplanationDashboard": "pellucid.dashboard",
+    "ExplanationClient": "pellucid.store.client",
+    "DeepExplainer": "pellucid.explainers.deep",
+    "DataFrameMapper": "pellucid.transformations",
+    "FeatureMap": "pellucid.transformations",
+    "get_feature_map": "pellucid.transformations",
+    "raw_explanation": "pellucid.transformations",
+    "split_pipeline": "pellucid.transformations",
 }
 
 __all__ = ["__version__", "Explanation", "PellucidError", *_LAZY]
