@@ -42,7 +42,7 @@ from typing import Any
 import numpy as np
 
 from pellucid.data import Dataset, summarize
-from pellucid.errors import ArgumentError
+from pellucid.errors import ArgumentError, DataShapeError
 from pellucid.explainers.base import BaseExplainer, LocalResult
 from pellucid.model import ModelWrapper
 from pellucid.shapley import CoalitionPlan, allocate, fill_synthetic, solve_shapley_regression
@@ -78,8 +78,9 @@ class KernelExplainer(BaseExplainer):
         Feature names.
     classes : list, optional
         Class labels, one per model output.
-    transformations : None
-        Not supported by this explainer (explain engineered features and map them afterwards).
+    transformations : optional
+        Fitted transformations from raw to engineered features (see :class:`BaseExplainer`): ``model`` then
+        takes engineered features, the data is raw, and ``explain_local(X, raw=True)`` answers in raw features.
     nsamples : int or "auto", default "auto"
         Coalitions per explained row and background row (on average): an explained row costs
         ``nsamples * n_background`` model evaluations, as in shap. ``"auto"`` is ``2 * n_features + 2048``
@@ -97,6 +98,8 @@ class KernelExplainer(BaseExplainer):
     tolerance : float, optional
         Stop sampling once every standard error (in the output's units) is at most this; ``nsamples`` is
         then the most coalitions spent per row.
+    allow_all_transformations : bool, default False
+        Accept transformations that mix raw columns (see :class:`BaseExplainer`).
 
     Attributes
     ----------
@@ -130,6 +133,7 @@ class KernelExplainer(BaseExplainer):
         seed: int = 0,
         max_batch_rows: int | None = None,
         tolerance: float | None = None,
+        allow_all_transformations: bool = False,
     ) -> None:
         if initialization_examples is None:
             raise ArgumentError(
@@ -137,12 +141,21 @@ class KernelExplainer(BaseExplainer):
                 "over); found None"
             )
         _check_options(nsamples, nclusters, seed, max_batch_rows, tolerance)
-        super().__init__(model, initialization_examples, features, classes, transformations, model_task=model_task)
+        super().__init__(
+            model, initialization_examples, features, classes, transformations, model_task=model_task,
+            allow_all_transformations=allow_all_transformations,
+        )
         self.nsamples = nsamples
         self.nclusters = nclusters
         self.seed = seed
         self.max_batch_rows = max_batch_rows
         self.tolerance = tolerance
+        expected = getattr(model, "n_features_in_", None)
+        if isinstance(expected, (int, np.integer)) and expected != self.background.n_features:
+            raise DataShapeError(
+                f"initialization_examples must have the {expected} features the model was fitted on; found "
+                f"{self.background.n_features}"
+            )
         if nclusters is not None and self.background.n_rows > nclusters:
             summary = summarize(self.background, int(nclusters), seed=seed)
             self._notes.extend(note for note in summary.notes if note not in self._notes)
