@@ -65,6 +65,7 @@ def explain_kernel(
     budget: int,
     seed: int,
     mask_token: str,
+    allocation: str = "uniform",
 ) -> KernelTextResult:
     """Kernel SHAP values of the tokens of documents that all have the same number (at least 2) of tokens.
 
@@ -76,6 +77,9 @@ def explain_kernel(
         Coalitions to evaluate besides the full and the fully masked document.
     seed : int
     mask_token : str
+    allocation : {"uniform", "kernel", "sqrt"}, default "uniform"
+        How sampled coalitions are spread over coalition sizes (see :data:`pellucid.shapley.ALLOCATIONS`);
+        "uniform" (the regression's leverage scores) is also KernelExplainer's default.
 
     Returns
     -------
@@ -83,7 +87,7 @@ def explain_kernel(
     """
     n_tokens = documents[0].n_tokens
     n_documents, n_outputs = len(documents), model.n_outputs
-    plan = CoalitionPlan(n_tokens, seed=np.random.default_rng((int(seed), n_tokens)))
+    plan = CoalitionPlan(n_tokens, allocation=allocation, seed=np.random.default_rng((int(seed), n_tokens)))
     masks = plan.start(int(min(budget, max_coalitions(n_tokens))))
     keep = np.concatenate([np.ones((1, n_tokens), bool), np.zeros((1, n_tokens), bool), masks])
     outputs = evaluate_coalitions(model, documents, keep, mask_token)

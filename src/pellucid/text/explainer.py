@@ -23,7 +23,7 @@ Examples
 >>> docs = ["good film", "bad film", "good plot", "bad plot"]
 >>> model = make_pipeline(CountVectorizer(), LogisticRegression()).fit(docs, [1, 0, 1, 0])
 >>> explanation = TextExplainer(model).explain_local("a good film")
->>> explanation.get_ranked_local_names()[1][0]
+>>> explanation.get_ranked_local_names()[1][0][0]  # [class][row][rank]
 'good'
 """
 
@@ -41,6 +41,7 @@ from pellucid.errors import ArgumentError
 from pellucid.explanation import CLASSIFICATION, Explanation
 from pellucid.model import TASKS, model_type_name
 from pellucid.text._aggregate import AGGREGATION, aggregate_by_word
+from pellucid.text._kernel_text import explain_kernel
 from pellucid.text._lime_text import explain_lime
 from pellucid.text._model import DocumentModel
 from pellucid.text.tokenize import (
@@ -273,8 +274,6 @@ class TextExplainer:
             n_evaluated, exact, additive = 2, True, True
             notes.append("a single token: its value is the model output minus the fully masked output (exact)")
         elif method == "kernel":
-            from pellucid.text._kernel_text import explain_kernel
-
             result = explain_kernel(self._model, group, budget=budget, seed=self.seed, mask_token=self.mask_token)
             values, errors, full, empty = result.values, result.standard_errors, result.full_outputs, result.empty_outputs
             n_evaluated, exact, additive = result.n_coalitions, result.exact, True
