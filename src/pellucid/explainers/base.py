@@ -205,17 +205,7 @@ class BaseExplainer:
         explanation = self.explain_local(evaluation_examples, raw=raw)
         if include_local:
             return explanation
-        return Explanation(
-            method=explanation.method,
-            task=explanation.task,
-            features=explanation.features,
-            classes=explanation.classes,
-            global_values=explanation.global_values,
-            expected_values=explanation.expected_values,
-            meta=explanation.meta,
-            explanation_id=explanation.id,
-            is_raw=explanation.is_raw,
-        )
+        return explanation.global_only()
 
     def create_scoring_explainer(self, X: Any = None) -> Any:
         """A small explainer for inference built from this one (see :func:`pellucid.scoring.create_scoring_explainer`).
