@@ -383,6 +383,23 @@ class ScoringExplainer:
         """Keep the raw side of an explainer given transformations (subclasses call it first)."""
         self.raw_inputs = RawInputs.from_explainer(explainer)
 
+    def as_explained_labels(self, predicted: np.ndarray, model_classes: Any) -> np.ndarray:
+        """A model's predicted labels in this explainer's class labels (the names its explanations use).
+
+        When the explainer was given ``classes`` (e.g. ``["malignant", "benign"]``) for a model whose
+        ``classes_`` are ``[0, 1]``, the model's predictions are translated by position.
+        """
+        predicted = np.asarray(predicted)
+        if self.task != CLASSIFICATION or model_classes is None:
+            return predicted
+        model_classes = list(np.asarray(model_classes).tolist())
+        if model_classes == list(self.classes) or len(model_classes) != len(self.classes):
+            return predicted
+        position = pd.Index(model_classes).get_indexer(predicted.ravel())
+        if (position < 0).any():
+            return predicted
+        return np.asarray(self.classes)[position]
+
     def _labels(self, scores: np.ndarray) -> np.ndarray:
         """Class labels from per-class scores (n, k): the label of the highest score."""
         return np.asarray(self.classes)[np.argmax(scores, axis=1)]

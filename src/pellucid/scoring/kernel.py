@@ -102,7 +102,8 @@ class KernelScoringExplainer(ScoringExplainer):
 
     def _predict(self, values: np.ndarray) -> np.ndarray:
         if callable(getattr(self.model, "predict", None)):
-            return np.asarray(self.model.predict(self.background.to_model_input(values))).reshape(len(values))
+            predicted = np.asarray(self.model.predict(self.background.to_model_input(values))).reshape(len(values))
+            return self.as_explained_labels(predicted, getattr(self.model, "classes_", None))
         output = self.kernel_explainer._model.predict_output(values)  # a plain function: its own output
         return self._labels(output) if self.task == CLASSIFICATION else output[:, 0]
 

@@ -222,7 +222,8 @@ def _model_predictions(model: Any, prepared: PreparedRows, scoring: ScoringExpla
         if probabilities.shape[1] == 1:
             probabilities = np.column_stack([1.0 - probabilities[:, 0], probabilities[:, 0]])
         return np.asarray(scoring.classes)[np.argmax(probabilities, axis=1)]
-    return output.reshape(n_rows) if output.ndim == 2 and output.shape[1] == 1 else output
+    output = output.reshape(n_rows) if output.ndim == 2 and output.shape[1] == 1 else output
+    return scoring.as_explained_labels(output, getattr(model, "classes_", None))
 
 
 def _type_name(model: Any) -> str:
