@@ -111,3 +111,23 @@ def test_pickle_only_model_needs_allow_pickle_both_ways(tmp_path):
     # a linear model: the Shapley value of feature j is w_j (x_j - weighted background mean_j)
     mean = scoring.background.values.T @ scoring.background.row_weights()
     assert np.allclose(np.asarray(loaded.explain(X[:5])), np.array([2.0, -1.0, 0.0]) * (X[:5] - mean), atol=1e-10)
+
+
+def test_the_classic_example_in_four_lines(tmp_path):
+    """The lines the demo prints: create, save, reload a scoring explainer for the breast-cancer SVC, score rows."""
+    from pellucid.demo import classic_example
+    from pellucid.explainers.tabular import TabularExplainer
+    from pellucid.scoring.scoring_explainer import ScoringExplainer as SdkPath
+
+    model, x_train, x_test, _, names, classes = classic_example()
+    explainer = TabularExplainer(model, x_train, features=names, classes=classes)
+
+    scoring = explainer.create_scoring_explainer(x_train)
+    scoring.save(tmp_path / "scoring_explainer", exist_ok=True)
+    scoring = SdkPath.load(tmp_path / "scoring_explainer")
+    predictions, values = scoring.predict(x_test[:2]), np.asarray(scoring.explain(x_test[:2]))
+
+    assert SdkPath is ScoringExplainer and isinstance(scoring, KernelScoringExplainer)
+    assert values.shape == (2, 2, 30)  # [classes][rows][features]
+    assert predictions.tolist() == np.asarray(classes)[model.predict(x_test[:2])].tolist()
+    assert np.allclose(values.sum(axis=2).T + scoring.expected_values, model.predict_proba(x_test[:2]), atol=1e-8)

@@ -3,14 +3,22 @@
 Build one from a fitted explainer with :func:`create_scoring_explainer` (or the explainer's own
 ``create_scoring_explainer()`` method), call ``explain(data)`` and ``predict(data)`` on batches of rows, and
 ``save(folder)`` / :meth:`ScoringExplainer.load` it: a JSON manifest with SHA-256 checksums, numeric arrays in
-``.npz`` read without pickle, and the model in its own safe format.
+``.npz`` read without pickle, and the model in its own safe format (LightGBM text, XGBoost JSON, CatBoost cbm,
+scikit-learn through skops with a computed trust list, PyTorch weights as arrays). Serve it with
+``pellucid serve --scoring-explainer FOLDER`` (see :mod:`pellucid.serve`).
+
+Kinds: :class:`LinearScoringExplainer` (coefficients and a reference mean), :class:`TreeScoringExplainer`
+(the trees, scored by TreeSHAP), :class:`KernelScoringExplainer` (model, weighted background, options) and
+:class:`DeepScoringExplainer` (a PyTorch network, its background and DeepExplainer's configuration).
 
 Examples
 --------
->>> from pellucid.scoring import ScoringExplainer, create_scoring_explainer  # doctest: +SKIP
->>> scoring = create_scoring_explainer(explainer)                            # doctest: +SKIP
->>> scoring.save("scoring_explainer")                                         # doctest: +SKIP
->>> ScoringExplainer.load("scoring_explainer").explain(x_test[:5])            # doctest: +SKIP
+The classic example (the breast-cancer SVC explained by TabularExplainer, which chose Kernel SHAP), in four lines:
+
+>>> scoring = explainer.create_scoring_explainer(x_train)         # doctest: +SKIP
+>>> scoring.save("scoring_explainer", exist_ok=True)               # doctest: +SKIP
+>>> scoring = ScoringExplainer.load("scoring_explainer")           # doctest: +SKIP
+>>> scoring.predict(x_test[:3]), scoring.explain(x_test[:3])       # doctest: +SKIP
 """
 
 from __future__ import annotations

@@ -338,6 +338,8 @@ def _verified_files(folder: Path, document: dict[str, Any], allow_pickle: bool) 
                 f"{name!r} is a pickle, and unpickling runs code stored in the file. Pass allow_pickle=True "
                 "only if you trust where this artifact came from",
             )
+        if (entry["role"] == "arrays") != (name == ARRAYS_NAME and entry["format"] == "npz"):
+            raise _refuse(folder, f"only {ARRAYS_NAME} may hold the arrays, as npz; found {name!r} ({entry!r})")
         if entry["role"] in by_role:
             raise _refuse(folder, f"the manifest lists two files with role {entry['role']!r}")
         by_role[entry["role"]] = ArtifactFile(name=name, role=entry["role"], format=entry["format"])
