@@ -21,13 +21,13 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
-from pellucid._version import __version__
-from pellucid.data import as_dataset
-from pellucid.errors import ArgumentError, DataShapeError, DataValueError, UnsafeArtifactError
-from pellucid.explanation import CLASSIFICATION, REGRESSION, Explanation
+from pellucid.errors import DataValueError, UnsafeArtifactError
+from pellucid.explanation import CLASSIFICATION, Explanation
 from pellucid.scoring import _artifact
-from pellucid.scoring._model_files import deserialize_model, serialize_model
+from pellucid.scoring._model_files import serialize_model
+from pellucid.scoring._persist import collect_parts, restore_parts
 from pellucid.scoring._raw_inputs import RawInputs
+from pellucid.scoring._rows import RowReader
 
 __all__ = ["ScoringExplainer", "PreparedRows", "KINDS", "save", "load"]
 
@@ -210,89 +210,13 @@ class ScoringExplainer:
         DataValueError
             Non-numeric cells, infinite cells, or NaN cells when ``allows_missing`` is false.
         """
-        if isinstance(data, (list, tuple)) and data and all(isinstance(r, dict) for r in data):
-            data = self._records_to_values(data)
-        elif isinstance(data, (list, tuple)):
-            data = self._lists_to_values(data)
-        if isinstance(data, pd.DataFrame):
-            data = self._align_columns(data)
-        dataset = as_dataset(data, None, name="data")
-        if dataset.n_features != self.n_features:
-            raise DataShapeError(
-                f"data must have {self.n_features} features ({_preview(self.features)}); found {dataset.n_features}"
-            )
-        if not dataset.is_numeric:
-            raise DataValueError("data must hold numbers only; found non-numeric cells (strings or objects)")
-        self._check_values(dataset.values)
-        return dataset.values
-
-    def _lists_to_values(self, rows: list | tuple) -> Any:
-        """Rows as float64 with None as NaN; the first cell that is not a number is named in the error."""
-        try:
-            array = np.array(rows)
-        except ValueError as exc:  # rows of different lengths
-            raise DataShapeError(
-                f"data must be rows of {self.n_features} values (numbers, or None for missing); found rows of other "
-                "lengths or nested values"
-            ) from exc
-        if array.dtype.kind in "biuf":  # numbers only: the common case, no per-cell work
-            return array.astype(np.float64)
-        if array.ndim != 2:
-            return array
-        if array.dtype.kind == "O":  # numbers and None (missing values), or objects
-            for (row, col), cell in np.ndenumerate(array):
-                if cell is not None and (isinstance(cell, (bool, np.bool_)) or not isinstance(cell, (int, float, np.number))):
-                    self._not_a_number(cell, row, col)
-            return np.where(np.equal(array, None), np.nan, array).astype(np.float64)
-        # strings (numpy would turn "3" into 3.0 if asked to): name the first one
-        cells = np.asarray(rows, dtype=object)
-        for (row, col), cell in np.ndenumerate(cells):
-            if isinstance(cell, (str, bytes)):
-                self._not_a_number(cell, row, col)
-        return cells
-
-    def _not_a_number(self, cell: Any, row: int, col: int) -> None:
-        name = self.features[col] if col < self.n_features else f"column {col}"
-        raise DataValueError(f"data must hold numbers; found {cell!r} in row {row}, feature {name!r}")
-
-    def _records_to_values(self, records: list[dict]) -> np.ndarray:
-        known = set(self.features)
-        for index, record in enumerate(records):
-            if len(record) != self.n_features or not known.issuperset(record):
-                unknown = [name for name in record if name not in known]
-                missing = [name for name in self.features if name not in record]
-                parts = []
-                if unknown:
-                    parts.append(f"unknown feature names {_preview(unknown)}")
-                if missing:
-                    parts.append(f"missing feature names {_preview(missing)}")
-                raise DataShapeError(
-                    f"record {index} must have exactly the features {_preview(self.features)}; found "
-                    + " and ".join(parts)
-                )
-        return np.asarray([[np.nan if r[name] is None else r[name] for name in self.features] for r in records])
-
-    def _align_columns(self, frame: pd.DataFrame) -> pd.DataFrame:
-        columns = [str(c) for c in frame.columns]
-        if columns == self.features or set(columns) != set(self.features) or len(columns) != self.n_features:
-            return frame
-        return frame.set_axis(columns, axis=1)[self.features]
+        return self._row_reader().read(data)
 
     def _check_values(self, values: np.ndarray) -> None:
-        nan = np.isnan(values)
-        infinite = np.isinf(values)
-        if infinite.any():
-            row, col = np.argwhere(infinite)[0]
-            raise DataValueError(
-                f"data must be finite; found {int(infinite.sum())} infinite cells (first at row {row}, "
-                f"feature {self.features[col]!r})"
-            )
-        if nan.any() and not self.allows_missing:
-            row, col = np.argwhere(nan)[0]
-            raise DataValueError(
-                f"this {self.kind} scoring explainer needs every cell filled; found {int(nan.sum())} missing (NaN) "
-                f"cells (first at row {row}, feature {self.features[col]!r}); impute them first"
-            )
+        self._row_reader().check(values)
+
+    def _row_reader(self) -> RowReader:
+        return RowReader(self.features, allows_missing=self.allows_missing, kind=self.kind)
 
     # ------------------------------------------------------------------ scoring
     def explain_local(self, data: Any, get_raw: bool | None = None) -> Explanation:
@@ -450,27 +374,7 @@ class ScoringExplainer:
         Path
             The folder.
         """
-        state, arrays = self._state()
-        extra_files: dict[str, tuple[str, str, bytes]] = {}
-        if self.model is not None:
-            model_state, model_arrays, model_files = self._model_parts(allow_pickle)
-            if set(model_arrays) & set(arrays):
-                raise ArgumentError(f"array names {sorted(set(model_arrays) & set(arrays))} are used twice")
-            state, arrays = {**state, **model_state}, {**arrays, **model_arrays}
-            extra_files.update(model_files)
-        if self.raw_inputs is not None:
-            raw_state, raw_arrays = self.raw_inputs.state()
-            if set(raw_arrays) & set(arrays):
-                raise ArgumentError(f"array names {sorted(set(raw_arrays) & set(arrays))} are used twice")
-            arrays = {**arrays, **raw_arrays}
-            transformer = self.raw_inputs.runtime.transformer
-            if transformer is not None:
-                name, file_format, content, info = serialize_model(
-                    transformer, allow_pickle=allow_pickle, stem="transformations"
-                )
-                extra_files[name] = (file_format, "transformations", content)
-                raw_state["transformer"] = info
-            state = {**state, "raw_inputs": raw_state}
+        state, arrays, extra_files = collect_parts(self, allow_pickle=allow_pickle)
         return _artifact.write_artifact(
             path,
             kind=self.kind,
@@ -524,40 +428,9 @@ class ScoringExplainer:
             raise UnsafeArtifactError(
                 f"{path} holds a {manifest.kind!r} scoring explainer; {cls.__name__}.load expected a {cls.kind!r} one"
             )
-        document = manifest.document
-        header = _checked_header(document, manifest)
-        arrays = _artifact.read_arrays(manifest, target._required_arrays)
-        model_file = manifest.files.get("model")
-        if model is not None and (manifest.kind != "deep" or model_file is not None):
-            raise ArgumentError(
-                "model= is for a deep scoring explainer saved with its network's weights only; this artifact "
-                f"({manifest.kind!r}) stores its model itself"
-            )
-        if model_file is not None:
-            info = document["state"].get("model") or {}
-            model = deserialize_model(manifest.folder / model_file.name, model_file.format, info, allow_pickle=allow_pickle)
-        transformer = None
-        transformer_file = manifest.files.get("transformations")
-        state = document["state"]
-        if transformer_file is not None:
-            info = (state.get("raw_inputs") or {}).get("transformer") or {}
-            transformer = deserialize_model(
-                manifest.folder / transformer_file.name, transformer_file.format, info, allow_pickle=allow_pickle
-            )
-        target._check_restore(state, model)
-        try:
-            explainer = target._restore(header, state, arrays, model)
-            if state.get("raw_inputs") is not None:
-                explainer.raw_inputs = RawInputs.restore(state["raw_inputs"], arrays, transformer)
-            elif transformer is not None:
-                raise ValueError("the artifact stores transformations but no raw-input state")
-            explainer.default_raw = header["default_raw"]
-        except (KeyError, TypeError, ValueError, IndexError) as exc:
-            raise UnsafeArtifactError(
-                f"the {manifest.kind!r} scoring explainer in {path} is inconsistent: {type(exc).__name__}: {exc}"
-            ) from exc
-        explainer.notes = list(header["notes"])
-        logger.info("loaded a %s scoring explainer (pellucid %s) from %s", manifest.kind, document["pellucid_version"], path)
+        explainer = restore_parts(manifest, target, allow_pickle=allow_pickle, model=model)
+        logger.info("loaded a %s scoring explainer (pellucid %s) from %s", manifest.kind,
+                    manifest.document["pellucid_version"], path)
         return explainer
 
     def __repr__(self) -> str:
@@ -565,41 +438,8 @@ class ScoringExplainer:
         return f"{type(self).__name__}({self.n_features} features, {what}, output_space={self.output_space!r})"
 
 
-def _checked_header(document: dict[str, Any], manifest: _artifact.Manifest) -> dict[str, Any]:
-    task = document.get("task")
-    features = document.get("features")
-    classes = document.get("classes")
-    problems = []
-    if task not in (CLASSIFICATION, REGRESSION):
-        problems.append(f"task {task!r}")
-    if not isinstance(features, list) or not features or not all(isinstance(f, str) for f in features):
-        problems.append("features must be a non-empty list of names")
-    if task == CLASSIFICATION and (not isinstance(classes, list) or len(classes) < 2):
-        problems.append("a classifier needs at least two classes")
-    if not isinstance(document.get("state"), dict):
-        problems.append("state must be an object")
-    if problems:
-        raise UnsafeArtifactError(f"the manifest in {manifest.folder} is inconsistent: {'; '.join(problems)}")
-    return {
-        "task": task,
-        "features": features,
-        "classes": classes if task == CLASSIFICATION else None,
-        "output_space": str(document.get("output_space", "raw")),
-        "method": str(document.get("method", manifest.kind)),
-        "allows_missing": bool(document.get("allows_missing", False)),
-        "default_raw": bool(document.get("default_raw", False)),
-        "notes": [str(n) for n in document.get("notes", [])],
-        "pellucid_version": document.get("pellucid_version", __version__),
-    }
-
-
 def _plain(value: Any) -> Any:
     return value.item() if isinstance(value, np.generic) else value
-
-
-def _preview(names: list[str], limit: int = 8) -> str:
-    shown = ", ".join(repr(n) for n in names[:limit])
-    return f"[{shown}{', ...' if len(names) > limit else ''}] ({len(names)} names)" if len(names) > limit else f"[{shown}]"
 
 
 def save(scoring_explainer: ScoringExplainer, directory: str | Path, exist_ok: bool = False, **options: Any) -> Path:
