@@ -101,6 +101,7 @@ def _chunks(total):
 BAD_REQUESTS = {
     "malformed-json": (lambda c: _raw(c, b'{"data": [[1, 2'), 400, "malformed_json"),
     "not-utf8": (lambda c: _raw(c, b'{"data": [[\xff\xfe]]}'), 400, "malformed_json"),
+    "deeply-nested": (lambda c: _raw(c, b'{"data": ' + b"[" * 20_000 + b"]" * 20_000 + b"}"), 400, "malformed_json"),
     "body-is-a-list": (lambda c: _post(c, [[1, 2, 3, 4]]), 422, "invalid_request"),
     "no-data-field": (lambda c: _post(c, {"rows": [[1, 2, 3, 4]]}), 422, "invalid_request"),
     "extra-field": (lambda c: _post(c, {"data": [[1, 2, 3, 4]], "explain": "everything"}), 422, "invalid_request"),
