@@ -101,3 +101,21 @@ def test_path_dependent_notes_unused_rows(binary_data):
     model = RandomForestClassifier(n_estimators=5, random_state=0).fit(X, y)
     scoring = create_scoring_explainer(tree.TreeExplainer(model), X[:10])
     assert any("not used" in note for note in scoring.notes)
+
+
+def test_engines_agree_and_native_is_the_library_path(tmp_path, binary_data):
+    lightgbm = pytest.importorskip("lightgbm")
+    X, y = binary_data
+    model = lightgbm.LGBMClassifier(n_estimators=25, verbose=-1, random_state=0).fit(X, y)
+    explainer = tree.TreeExplainer(model)
+    pellucid_engine = TreeScoringExplainer(explainer)
+    native = TreeScoringExplainer(explainer, engine="native")
+    assert pellucid_engine.ensemble is not None and native.ensemble is None
+    rows = X[:30]
+    assert np.array_equal(native.explain_local(rows).local_values, explainer.explain_local(rows).local_values)
+    assert np.allclose(pellucid_engine.explain_local(rows).local_values, native.explain_local(rows).local_values,
+                       rtol=0, atol=1e-12)
+    loaded = ScoringExplainer.load(native.save(tmp_path / "native"))
+    assert loaded.ensemble is None and np.array_equal(np.asarray(loaded.explain(rows)), np.asarray(native.explain(rows)))
+    with pytest.raises(ValueError, match="engine must be one of"):
+        TreeScoringExplainer(explainer, engine="gpu")

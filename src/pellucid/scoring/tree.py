@@ -1,13 +1,17 @@
 """TreeScoringExplainer: exact TreeSHAP at inference time from a tree ensemble saved without pickle.
 
-Two ways of keeping the trees, chosen by the model's library:
+The trees are kept as the flat node arrays of :func:`pellucid.explainers._tree_ensemble.extract_ensemble`
+(``TreeEnsemble.to_arrays``, in the ``.npz``) and explained by pellucid's compiled TreeSHAP on them
+(FastTreeSHAP-v2 tables for path-dependent values, the interventional engine against a background). For a
+single row or a batch this is faster than the libraries' own ``pred_contrib`` and needs no library at score time
+for the explanation.
 
-* LightGBM, XGBoost and CatBoost models are saved in their library's own format (LightGBM text, XGBoost JSON,
-  CatBoost ``.cbm``) and scored by a :class:`~pellucid.explainers.tree.TreeExplainer` rebuilt on them, so the
-  library's native C++ TreeSHAP (``pred_contrib``) runs at score time for path-dependent values;
-* scikit-learn trees, forests, GradientBoosting and HistGradientBoosting models are saved as the flat node
-  arrays of :func:`pellucid.explainers._tree_ensemble.extract_ensemble` (``TreeEnsemble.to_arrays``) and scored by
-  pellucid's compiled TreeSHAP on those arrays: no scikit-learn object is stored or loaded.
+LightGBM, XGBoost and CatBoost models are also saved in their library's own format (LightGBM text, XGBoost JSON,
+CatBoost ``.cbm``): they give the predictions of regressors whose objective has a link (Poisson, Gamma ...), and
+``engine="native"`` scores with a :class:`~pellucid.explainers.tree.TreeExplainer` rebuilt on them, running the
+library's native C++ TreeSHAP (also the fallback when the trees cannot be extracted, e.g. CatBoost categorical
+splits). scikit-learn trees, forests, GradientBoosting and HistGradientBoosting models are stored as arrays only:
+no scikit-learn object is stored or loaded.
 
 Interventional explainers also keep their (weighted) background. Values, expected values and output spaces are
 those of TreeExplainer: probabilities for forest classifiers, log-odds or per-class margins for boosted
@@ -25,15 +29,16 @@ from typing import Any
 import numpy as np
 
 from pellucid.data import Dataset, default_feature_names
-from pellucid.errors import ModelInterfaceError
+from pellucid.errors import ArgumentError, ModelInterfaceError
 from pellucid.explanation import CLASSIFICATION
 from pellucid.scoring.base import ScoringExplainer
 
-__all__ = ["TreeScoringExplainer"]
+__all__ = ["TreeScoringExplainer", "ENGINES"]
 
 logger = logging.getLogger(__name__)
 
 _NATIVE = ("lightgbm", "xgboost", "catboost")
+ENGINES = ("auto", "pellucid", "native")
 _ENSEMBLE_PREFIX = "tree/"
 
 
@@ -47,12 +52,18 @@ class TreeScoringExplainer(ScoringExplainer):
     initialization_examples : array-like of shape (n_rows, n_features), optional
         A background to use instead of the explainer's for ``feature_perturbation="interventional"``. Path-dependent
         TreeSHAP uses the trees' own cover statistics and no background (a note says so when rows are given).
+    engine : {"auto", "pellucid", "native"}, default "auto"
+        Who computes the values at score time: pellucid's TreeSHAP on the tree arrays ("pellucid"; "auto" picks it
+        whenever the trees can be extracted) or the library's own path-dependent TreeSHAP through TreeExplainer
+        ("native", LightGBM/XGBoost/CatBoost only).
     """
 
     kind = "tree"
     _required_arrays = ()
 
-    def __init__(self, explainer: Any, initialization_examples: Any = None) -> None:
+    def __init__(self, explainer: Any, initialization_examples: Any = None, *, engine: str = "auto") -> None:
+        if engine not in ENGINES:
+            raise ArgumentError(f"engine must be one of {ENGINES}; found {engine!r}")
         explainer = getattr(explainer, "explainer", explainer)  # TabularExplainer -> its direct explainer
         if type(explainer).__name__ != "TreeExplainer" or not hasattr(explainer, "info"):
             raise ModelInterfaceError(
@@ -85,10 +96,17 @@ class TreeScoringExplainer(ScoringExplainer):
         if self.feature_perturbation == "interventional":
             self.background = np.asarray(background.values, dtype=np.float64)
             self.background_weights = background.row_weights()
-        if info.family in _NATIVE:
-            self.model, self.ensemble = explainer.model, None
-        else:
-            self.model, self.ensemble = None, explainer.ensemble
+        self.model = explainer.model if info.family in _NATIVE else None
+        self.ensemble = None
+        if engine != "native" or self.model is None:
+            try:
+                self.ensemble = explainer.ensemble
+            except ModelInterfaceError as exc:
+                if self.model is None or engine == "pellucid":
+                    raise
+                self.notes.append(f"the trees could not be read into arrays ({exc}); the library's TreeSHAP is used")
+        if engine == "native" and self.model is None:
+            raise ArgumentError(f"engine='native' needs a LightGBM, XGBoost or CatBoost model; found {info.family}")
         self._tree: Any = explainer if initialization_examples is None and self.model is not None else None
         self._engine: Any = None
 
@@ -131,7 +149,7 @@ class TreeScoringExplainer(ScoringExplainer):
     @property
     def expected_values(self) -> np.ndarray:
         """Expected model output in the explained space, shape (n_outputs,)."""
-        if self.model is not None:
+        if self.ensemble is None:
             _, expected, _ = self._local(self._probe_row())
             return expected
         expected = self._expected()
@@ -141,7 +159,7 @@ class TreeScoringExplainer(ScoringExplainer):
         return self.background[:1] if self.background is not None else np.zeros((1, self.n_features))
 
     def _local(self, values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        if self.model is not None:
+        if self.ensemble is None:
             explanation = self.tree_explainer.explain_local(values)
             return explanation.local_values, explanation.expected_values, explanation.model_output
         local = self._ensemble_engine().shap_values(values)
@@ -149,7 +167,7 @@ class TreeScoringExplainer(ScoringExplainer):
 
     def _raw_output(self, values: np.ndarray) -> np.ndarray:
         """The model's output in the explained space before a binary margin is split: (n, n_tree_outputs)."""
-        if self.model is None:
+        if self.ensemble is not None:
             return self.ensemble.predict(values)
         models = importlib.import_module("pellucid.explainers._tree_models")
         return models.raw_output(self.model, self.tree_explainer.info, values)
@@ -177,7 +195,7 @@ class TreeScoringExplainer(ScoringExplainer):
     def _state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         info = dataclasses.asdict(self.info)
         state = {"feature_perturbation": self.feature_perturbation, "model_info": info,
-                 "storage": "library" if self.model is not None else "arrays"}
+                 "engine": "pellucid" if self.ensemble is not None else "native"}
         arrays: dict[str, np.ndarray] = {}
         if self.ensemble is not None:
             arrays.update({_ENSEMBLE_PREFIX + name: value for name, value in self.ensemble.to_arrays().items()})
@@ -204,12 +222,8 @@ class TreeScoringExplainer(ScoringExplainer):
             explainer.background_weights = np.asarray(arrays["background_weights"], dtype=np.float64)
             if explainer.background.ndim != 2 or explainer.background.shape[1] != len(explainer.features):
                 raise ValueError(f"the background's shape {explainer.background.shape} does not fit the features")
-        explainer.model, explainer.ensemble = None, None
-        if state.get("storage") == "library":
-            if model is None:
-                raise ValueError("a tree scoring explainer of a library model needs its stored model")
-            explainer.model = model
-        else:
+        explainer.model, explainer.ensemble = model, None
+        if state.get("engine") == "pellucid":
             ensemble_module = importlib.import_module("pellucid.explainers._tree_ensemble")
             tree_arrays = {name[len(_ENSEMBLE_PREFIX):]: value for name, value in arrays.items()
                            if name.startswith(_ENSEMBLE_PREFIX)}
@@ -217,6 +231,9 @@ class TreeScoringExplainer(ScoringExplainer):
             if explainer.ensemble.n_features != len(explainer.features):
                 raise ValueError(f"the trees use {explainer.ensemble.n_features} features; the manifest names "
                                  f"{len(explainer.features)}")
+        elif state.get("engine") != "native" or model is None:
+            raise ValueError(f"engine {state.get('engine')!r} needs " + ("the stored model" if model is None else
+                             "to be 'pellucid' or 'native'"))
         explainer._tree = None
         explainer._engine = None
         return explainer
