@@ -154,11 +154,12 @@ def tree_case(folder: Path):
     import shap
 
     peer_explainer = shap.TreeExplainer(model)  # built once, like the service's scoring explainer
-
-    def peer(rows):
-        return peer_explainer.shap_values(rows)
-
-    return "tree (LightGBM 200 trees, 20 features)", scoring, X, peer
+    booster = model.booster_
+    peers = {
+        "shap": lambda rows: peer_explainer.shap_values(rows),
+        "lightgbm pred_contrib": lambda rows: booster.predict(rows, pred_contrib=True),
+    }
+    return "tree (LightGBM 200 trees, 20 features)", scoring, X, peers
 
 
 def kernel_case(folder: Path):
@@ -182,15 +183,13 @@ def kernel_case(folder: Path):
     data = DenseData(background.values, [str(i) for i in range(X.shape[1])], None, background.row_weights())
     peer_explainer = shap.KernelExplainer(model.predict_proba, data)  # the same weighted background
 
-    def peer(rows):
-        return peer_explainer.shap_values(rows, silent=True)
-
-    return "kernel (MLP, 6 features, 10 background rows)", scoring, X, peer
+    peers = {"shap": lambda rows: peer_explainer.shap_values(rows, silent=True)}
+    return "kernel (MLP, 6 features, 10 background rows)", scoring, X, peers
 
 
 def run_case(build, args, workdir: Path) -> list[str]:
     folder = workdir / build.__name__
-    name, scoring, X, peer = build(folder)
+    name, scoring, X, peers = build(folder)
     lines = [f"== {name}: {scoring!r}"]
     rng = np.random.default_rng(0)
     server = Server(folder, workdir / f"{build.__name__}.log")
@@ -202,19 +201,19 @@ def run_case(build, args, workdir: Path) -> list[str]:
                                clients=args.clients)
             batch = X[index[0]]
             ours = _median_seconds(lambda batch=batch: scoring.explain_local(batch))
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                theirs = _median_seconds(lambda batch=batch: peer(batch), repeats=3)
             lines.append(
                 f"  {rows_per_request:3d} rows/request: {result['requests']:5d} requests in {result['seconds']:5.1f} s"
                 f" -> {result['rps']:7.1f} req/s ({result['rps'] * rows_per_request:8.1f} rows/s), "
                 f"p50 {result['p50_ms']:7.1f} ms, p99 {result['p99_ms']:7.1f} ms, errors {result['errors']}"
             )
-            lines.append(
-                f"      in-process explain of one {rows_per_request}-row batch: pellucid {ours * 1000:8.2f} ms, "
-                f"shap {theirs * 1000:8.2f} ms (shap / pellucid = {theirs / ours:6.2f}x); "
-                f"service p50 / in-process pellucid = {result['p50_ms'] / (ours * 1000):6.2f}x"
-            )
+            lines.append(f"      in-process explain of one {rows_per_request}-row batch: pellucid {ours * 1000:8.2f} ms; "
+                         f"service p50 / in-process = {result['p50_ms'] / (ours * 1000):6.2f}x")
+            for peer_name, peer in peers.items():
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    theirs = _median_seconds(lambda batch=batch, peer=peer: peer(batch), repeats=3)
+                lines.append(f"      {peer_name:22s} {theirs * 1000:8.2f} ms ({peer_name} / pellucid = "
+                             f"{theirs / ours:6.2f}x)")
             if result["errors"]:
                 lines.append(f"      first error: {result['first_error']}")
     finally:
