@@ -62,7 +62,7 @@ class _RequestGuard:
 
     def __init__(self, app: Any, *, api_key: str | None, max_body_bytes: int) -> None:
         self.app = app
-        self.api_key = api_key.encode() if api_key is not None else None
+        self.api_key = api_key.encode("utf-8") if api_key is not None else None
         self.max_body_bytes = max_body_bytes
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
@@ -100,7 +100,8 @@ class _RequestGuard:
         given = headers.get(API_KEY_HEADER)
         if given is None:
             return 401, "missing_api_key", f"this service needs an API key in the {API_KEY_HEADER} header; none was sent"
-        if not hmac.compare_digest(given.encode("utf-8", "surrogateescape"), self.api_key):
+        # Starlette decodes header bytes as latin-1: encoding back gives the bytes the client sent
+        if not hmac.compare_digest(given.encode("latin-1"), self.api_key):
             return 401, "wrong_api_key", f"the API key in the {API_KEY_HEADER} header is not valid"
         return None
 
