@@ -66,3 +66,26 @@ def test_kernel_service_matches_the_scoring_explainer_and_the_model(tmp_path_fac
     assert answer["predictions"] == model.predict(rows).tolist() and answer["output_space"] == "probability"
     bad = httpx.post(server.url + "/score", json={"data": [[1.0, None, 2.0, 3.0]]}, timeout=60)
     assert bad.status_code == 422 and bad.json()["error"]["type"] == "invalid_value"
+
+
+def test_deep_service_with_a_sequential_network(tmp_path_factory, start_server):
+    torch = pytest.importorskip("torch")
+    deep = pytest.importorskip("pellucid.explainers.deep")
+    from sklearn.datasets import load_diabetes
+
+    from pellucid.scoring import ScoringExplainer
+
+    torch.set_num_threads(1)
+    X, _ = load_diabetes(return_X_y=True)
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Linear(10, 8), torch.nn.Tanh(), torch.nn.Linear(8, 1)).double().eval()
+    folder = deep.DeepExplainer(net, X[:16]).create_scoring_explainer().save(tmp_path_factory.mktemp("deep") / "s")
+    server = _serve(start_server, folder)
+    rows = X[100:106]
+    answer = httpx.post(server.url + "/score", json={"data": rows.tolist()}, timeout=60).json()
+    values = np.asarray(answer["local_importance_values"])  # regression: [rows][features]
+    assert np.allclose(values, np.asarray(ScoringExplainer.load(folder).explain(rows)), rtol=0, atol=1e-12)
+    with torch.no_grad():
+        output = net(torch.tensor(rows)).numpy()[:, 0]
+    assert np.allclose(values.sum(axis=1) + answer["expected_values"][0], output, atol=1e-9)
+    assert np.allclose(answer["predictions"], output, atol=1e-12)
