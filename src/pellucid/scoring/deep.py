@@ -15,6 +15,7 @@ with ``allow_pickle=True`` on both sides, the module is pickled.
 from __future__ import annotations
 
 import importlib
+import threading
 from typing import Any
 
 import numpy as np
@@ -27,6 +28,9 @@ from pellucid.scoring.base import ScoringExplainer
 __all__ = ["DeepScoringExplainer", "sequential_spec", "build_sequential"]
 
 _WEIGHT_PREFIX = "torch_state/"
+# DeepLIFT attaches hooks to the network's modules while it runs: one explanation at a time per process, so
+# concurrent requests of a service never see each other's hooks (torch parallelises each pass itself).
+_NETWORK_LOCK = threading.RLock()
 # torch.nn layers a JSON architecture may name, with the attributes that are their constructor arguments.
 _LAYERS: dict[str, tuple[str, ...]] = {
     "Linear": ("in_features", "out_features", "bias"),
@@ -165,13 +169,15 @@ class DeepScoringExplainer(ScoringExplainer):
         return self.background[:1]
 
     def _local(self, values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        explanation = self.deep_explainer.explain_local(values)
+        with _NETWORK_LOCK:
+            explanation = self.deep_explainer.explain_local(values)
         return explanation.local_values, explanation.expected_values, explanation.model_output
 
     def _predict(self, values: np.ndarray) -> np.ndarray:
         deep = self.deep_explainer
         # one forward pass through the network and the explainer's output head: the explained outputs
-        outputs = deep._head.apply(deep._network.forward(values))
+        with _NETWORK_LOCK:
+            outputs = deep._head.apply(deep._network.forward(values))
         return self._labels(outputs) if self.task == CLASSIFICATION else outputs[:, 0]
 
     # ------------------------------------------------------------------ saving
