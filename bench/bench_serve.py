@@ -129,12 +129,14 @@ def load_test(url: str, bodies: list[bytes], *, max_requests: int, max_seconds: 
     }
 
 
-def _median_seconds(function, repeats: int = 5) -> float:
+def _median_seconds(function, budget_seconds: float = 2.0, max_repeats: int = 50) -> float:
+    """Median time of ``function()`` over repeats filling about ``budget_seconds`` (at least 3)."""
     times = []
-    for _ in range(repeats):
-        began = time.perf_counter()
+    began = time.perf_counter()
+    while len(times) < 3 or (len(times) < max_repeats and time.perf_counter() - began < budget_seconds):
+        start = time.perf_counter()
         function()
-        times.append(time.perf_counter() - began)
+        times.append(time.perf_counter() - start)
     return float(np.median(times))
 
 
@@ -211,7 +213,7 @@ def run_case(build, args, workdir: Path) -> list[str]:
             for peer_name, peer in peers.items():
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
-                    theirs = _median_seconds(lambda batch=batch, peer=peer: peer(batch), repeats=3)
+                    theirs = _median_seconds(lambda batch=batch, peer=peer: peer(batch))
                 lines.append(f"      {peer_name:22s} {theirs * 1000:8.2f} ms ({peer_name} / pellucid = "
                              f"{theirs / ours:6.2f}x)")
             if result["errors"]:
