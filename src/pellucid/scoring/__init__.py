@@ -27,6 +27,7 @@ import importlib
 from typing import Any
 
 from pellucid.scoring._factory import create_scoring_explainer
+from pellucid.scoring._model_files import load_model_file
 from pellucid.scoring.base import KINDS, ScoringExplainer, load, save
 
 __all__ = [
@@ -38,6 +39,7 @@ __all__ = [
     "create_scoring_explainer",
     "save",
     "load",
+    "load_model_file",
     "KINDS",
 ]
 
