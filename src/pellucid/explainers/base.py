@@ -11,6 +11,7 @@ reads the input, checks it against the background, and builds the :class:`~pellu
 
 from __future__ import annotations
 
+import importlib
 import logging
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -114,38 +115,63 @@ class BaseExplainer:
         raise NotImplementedError
 
     # ------------------------------------------------------------------ public API
-    def explain_local(self, evaluation_examples: Any) -> Explanation:
+    def explain_local(self, evaluation_examples: Any, *, backend: str = "local", **backend_options: Any) -> Explanation:
         """Explain each row of ``evaluation_examples``.
 
         Parameters
         ----------
         evaluation_examples : array-like of shape (n_rows, n_features) or (n_features,)
-            Rows to explain, in the same format as the background. A 1-D array is one row.
+            Rows to explain, in the same format as the background. A 1-D array is one row. With
+            ``backend="dask"`` also a ``dask.array`` or ``dask.dataframe``.
+        backend : {"local", "dask"}, default "local"
+            "dask" explains partitions of the rows on a Dask cluster
+            (:func:`pellucid.distributed.explain_local`).
+        **backend_options
+            Options of the backend (``client``, ``partition_rows``, ``retries``, ``progress`` ... for "dask").
 
         Returns
         -------
         Explanation
             Local values of shape (n_rows, n_features, n_outputs) and the expected values.
         """
+        if backend != "local" or backend_options:
+            return _backend(backend, backend_options).explain_local(self, evaluation_examples, **backend_options)
         rows = self._read_rows(evaluation_examples)
         result = self._explain_rows(rows)
         return self._build(rows, result)
 
-    def explain_global(self, evaluation_examples: Any = None, *, include_local: bool = True) -> Explanation:
+    def explain_global(
+        self,
+        evaluation_examples: Any = None,
+        *,
+        include_local: bool | None = None,
+        backend: str = "local",
+        **backend_options: Any,
+    ) -> Explanation:
         """Explain the model overall: the mean absolute local value of each feature over the rows.
 
         Parameters
         ----------
         evaluation_examples : array-like of shape (n_rows, n_features), optional
             Rows to average over; default the background data.
-        include_local : bool, default True
+        include_local : bool, optional
             Keep the local values in the explanation (the global view is derived from them); when False,
-            only the global values are kept.
+            only the global values are kept. Default True (False with the dask backend's ``output=``).
+        backend : {"local", "dask"}, default "local"
+            "dask" computes on a Dask cluster (:func:`pellucid.distributed.explain_global`; its ``output=``
+            writes local values to files on the workers and reduces the global values there).
+        **backend_options
+            Options of the backend.
 
         Returns
         -------
         Explanation
         """
+        if backend != "local" or backend_options:
+            return _backend(backend, backend_options).explain_global(
+                self, evaluation_examples, include_local=include_local, **backend_options
+            )
+        include_local = True if include_local is None else include_local
         if evaluation_examples is None:
             if self.background is None:
                 raise ArgumentError("explain_global needs evaluation_examples when the explainer has no background")
@@ -218,3 +244,18 @@ class BaseExplainer:
             standard_errors=result.standard_errors,
             meta=meta,
         )
+
+
+#: Execution backends of explain_local / explain_global and the module that runs each.
+BACKENDS = {"dask": "pellucid.distributed"}
+
+
+def _backend(backend: str, options: dict[str, Any]) -> Any:
+    """The module running ``backend``; imported on use because it sits above the explainers in the layers."""
+    if backend == "local":
+        raise ArgumentError(
+            f"options {sorted(options)} belong to a distributed backend; pass backend='dask' or drop them"
+        )
+    if backend not in BACKENDS:
+        raise ArgumentError(f"backend must be 'local' or one of {sorted(BACKENDS)}; found {backend!r}")
+    return importlib.import_module(BACKENDS[backend])
