@@ -15,7 +15,8 @@ def cluster(tmp_path_factory):
     """LocalCluster(n_workers=2, threads_per_worker=1, no dashboard, temporary local directory)."""
     local_directory = tmp_path_factory.mktemp("dask-workers")
     local_cluster = distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, local_directory=str(local_directory)
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+        scheduler_kwargs={"dashboard_address": "127.0.0.1:0"}, local_directory=str(local_directory),
     )
     try:
         yield local_cluster

@@ -120,6 +120,8 @@ def _embedded_cluster(distributed: Any, n_workers: int) -> Iterator[tuple[Any, s
                 threads_per_worker=1,
                 processes=True,
                 dashboard_address=None,
+                # The scheduler's health endpoints still need an HTTP port: a free local one, not 8787.
+                scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
                 local_directory=local_directory,
             )
         except RuntimeError as exc:

@@ -1,9 +1,10 @@
 """Explain the rows of a large dataset on a Dask cluster and gather one Explanation.
 
-The explainer (its model and background) is sent to every worker once (``client.scatter(...,
-broadcast=True)``); the rows are cut into partitions (see :mod:`pellucid.distributed.partitions`); each
-partition is explained on a worker with the explainer's own ``explain_local``; the results come back as they
-complete (with a progress bar on long runs) and are joined in row order. Tasks are submitted with
+The explainer (its model and background) is sent to the cluster once, as the result of one task that every
+partition task depends on: each worker fetches it once, and unlike ``client.scatter`` data it is recomputed if
+every worker holding it dies. The rows are cut into partitions (see :mod:`pellucid.distributed.partitions`);
+each partition is explained on a worker with the explainer's own ``explain_local``; the results come back as
+they complete (with a progress bar on long runs) and are joined in row order. Tasks are submitted with
 ``retries=``: a partition whose task fails, or whose worker dies, is computed again, so the result is complete
 and the same.
 
@@ -23,12 +24,14 @@ from __future__ import annotations
 
 import logging
 import os
+import uuid
+import warnings
 from typing import Any
 
 from pellucid.distributed.cluster import DEFAULT_CONNECT_TIMEOUT, dask_client
 from pellucid.distributed.merge import merge_global, merge_local
 from pellucid.distributed.partitions import Partitions, is_dask_collection, partition
-from pellucid.distributed.tasks import explain_partition, reduce_summaries, summarise_partition
+from pellucid.distributed.tasks import explain_partition, hold, reduce_summaries, summarise_partition
 from pellucid.errors import ArgumentError, DataShapeError, ModelInterfaceError, require
 from pellucid.explainers.base import BaseExplainer
 from pellucid.explanation import Explanation
@@ -268,9 +271,17 @@ def _n_features(data: Any) -> int | None:
 
 
 def _send(client: Any, explainer: BaseExplainer) -> Any:
-    """The explainer on every worker, once."""
+    """The explainer as a task result that every partition task depends on.
+
+    The explainer travels to the scheduler once inside this task; workers fetch its result once each (from
+    the worker that ran it or from one another). Unlike ``client.scatter`` data, a task result that is lost
+    with every worker holding it is recomputed, so a dying worker never loses the explainer.
+    """
     try:
-        return client.scatter(explainer, broadcast=True, hash=False)
+        with warnings.catch_warnings():
+            # A large model or background makes a large task; it is sent once, as intended.
+            warnings.filterwarnings("ignore", message=".*[Ll]arge graph.*")
+            return client.submit(hold, explainer, key=f"pellucid-explainer-{uuid.uuid4().hex}", pure=False)
     except Exception as exc:  # cloudpickle raises TypeError, PicklingError, AttributeError ... for odd models
         raise ModelInterfaceError(
             f"the explainer (its model and background) must be serialisable to go to the Dask workers; "

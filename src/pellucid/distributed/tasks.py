@@ -15,7 +15,7 @@ import numpy as np
 
 from pellucid.explanation import Explanation
 
-__all__ = ["PartSummary", "explain_partition", "summarise_partition", "reduce_summaries", "part_file_name"]
+__all__ = ["PartSummary", "hold", "explain_partition", "summarise_partition", "reduce_summaries", "part_file_name"]
 
 
 @dataclass
@@ -51,6 +51,11 @@ class PartSummary:
 def part_file_name(index: int) -> str:
     """File name of partition ``index``'s local values."""
     return f"part-{index:05d}.npz"
+
+
+def hold(explainer: Any) -> Any:
+    """The explainer itself: a task whose result is the explainer, recomputable from its definition."""
+    return explainer
 
 
 def explain_partition(explainer: Any, rows: Any) -> Explanation:
