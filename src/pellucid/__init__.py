@@ -34,6 +34,12 @@ _LAZY = {
     "PFIExplainer": "pellucid.explainers.pfi",
     "ExplanationDashboard": "pellucid.dashboard",
     "ExplanationClient": "pellucid.store.client",
+    "DeepExplainer": "pellucid.explainers.deep",
+    "DataFrameMapper": "pellucid.transformations",
+    "FeatureMap": "pellucid.transformations",
+    "get_feature_map": "pellucid.transformations",
+    "raw_explanation": "pellucid.transformations",
+    "split_pipeline": "pellucid.transformations",
 }
 
 __all__ = ["__version__", "Explanation", "PellucidError", *_LAZY]

@@ -295,6 +295,38 @@ class Explanation:
         """Expected values as a list, one per output."""
         return self._require("expected_values").tolist()
 
+    # ------------------------------------------------------------------ raw features
+    def get_raw_explanation(
+        self, feature_maps: Any = None, raw_feature_names: Sequence[str] | None = None, eval_data: Any = None
+    ) -> Explanation:
+        """This explanation in raw features: engineered values summed through the feature maps (SDK name).
+
+        Parameters
+        ----------
+        feature_maps : matrix of shape (n_raw, n_engineered), list of such matrices, or FeatureMap, optional
+            Raw -> engineered maps; a list holds the maps of successive transformations, composed in order.
+            Default: the map recorded by an explainer built with transformations.
+        raw_feature_names : sequence of str, optional
+        eval_data : array-like of shape (n_rows, n_raw), optional
+            The raw rows, kept as the raw explanation's eval_data.
+
+        Returns
+        -------
+        Explanation
+            ``is_raw=True``; see :func:`pellucid.transformations.raw_explanation`.
+        """
+        # transformations sits above the core in the layers: imported on use, never at module level
+        from pellucid.transformations import raw_explanation
+
+        return raw_explanation(self, feature_maps, list(raw_feature_names) if raw_feature_names else None, eval_data)
+
+    def get_raw_feature_importances(self, feature_maps: Any = None) -> list:
+        """Raw importances in the SDK layout: local ([classes][rows][raw features] or [rows][raw features])
+        when the explanation has local values, else global ([raw features])."""
+        from pellucid.transformations import raw_feature_importances
+
+        return raw_feature_importances(self, feature_maps)
+
     # ------------------------------------------------------------------ selection and combination
     def select_rows(self, rows: Any) -> Explanation:
         """A new explanation holding only the given rows (indices, slice or boolean mask)."""

@@ -53,3 +53,25 @@ def test_bad_model_and_options():
         TabularExplainer(MODEL, X[:10], no_such_option=3)
     with pytest.raises(ArgumentError, match="batch_size"):
         TabularExplainer(MODEL, X[:10]).explain_global(X[:5], batch_size=0)
+
+
+def test_pipeline_is_split_and_reported_in_raw_columns():
+    import pandas as pd
+    from sklearn.compose import ColumnTransformer
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"a": rng.normal(size=200), "b": rng.choice(["x", "y", "z"], 200), "c": rng.normal(size=200)})
+    target = (frame.a + (frame.b == "x") > 0.5).astype(int)
+    prep = ColumnTransformer([("num", StandardScaler(), ["a", "c"]), ("cat", OneHotEncoder(), ["b"])])
+    pipeline = Pipeline([("prep", prep), ("clf", LogisticRegression())]).fit(frame, target)
+    explainer = TabularExplainer(pipeline, frame)
+    assert explainer.explainer_name == "LinearExplainer"
+    raw = explainer.explain_global(frame.iloc[:30], batch_size=7)
+    engineered = explainer.explain_global(frame.iloc[:30], raw=False)
+    assert raw.is_raw and raw.features == ["a", "b", "c"] and engineered.n_features == 5
+    # the raw value of b is the sum of its three one-hot columns
+    assert np.allclose(raw.local_values[:, 1, :], engineered.local_values[:, 2:, :].sum(axis=1))
+    total = raw.local_values.sum(axis=1) + raw.expected_values
+    assert np.allclose(total, pipeline.decision_function(frame.iloc[:30])[:, None] * [-1, 1])

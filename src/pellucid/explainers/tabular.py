@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from pellucid.data import as_dataset, sample_rows
-from pellucid.errors import ArgumentError, ModelInterfaceError
+from pellucid.errors import ArgumentError, ModelInterfaceError, TransformationError
 from pellucid.explainers.base import BaseExplainer
 from pellucid.explanation import Explanation
 
@@ -131,23 +131,27 @@ class TabularExplainer:
             common["transformations"] = transformations
         if allow_all_transformations:
             common["allow_all_transformations"] = True
+        self._default_raw = False
+        registry = _registry()
+        chosen = None
+        if transformations is None and _is_pipeline(model):
+            chosen = self._pipeline_path(model, initialization_examples, registry, common, kwargs)
         tried = []
-        for explainer_class in _registry():
-            if not explainer_class.supports(model):
-                tried.append(explainer_class.__name__)
-                continue
-            options = dict(kwargs)
-            if explainer_class.__name__ == "DeepExplainer":
-                options["use_gpu"] = use_gpu
-            elif use_gpu:
-                self._notes.append(f"use_gpu=True has no effect on {explainer_class.__name__} (CPU only)")
-            self.explainer = self._construct(explainer_class, model, initialization_examples, common, options)
-            break
-        else:
-            raise ModelInterfaceError(
-                f"no explainer supports {type(model).__name__}; tried {', '.join(tried)}. The model needs "
-                "predict or predict_proba, or must be a callable function"
-            )
+        if chosen is None:
+            for explainer_class in registry:
+                if not explainer_class.supports(model):
+                    tried.append(explainer_class.__name__)
+                    continue
+                chosen = self._construct(
+                    explainer_class, model, initialization_examples, common, self._options(explainer_class, kwargs)
+                )
+                break
+            else:
+                raise ModelInterfaceError(
+                    f"no explainer supports {type(model).__name__}; tried {', '.join(tried)}. The model needs "
+                    "predict or predict_proba, or must be a callable function"
+                )
+        self.explainer = chosen
         self.explainer_name = type(self.explainer).__name__
         self._notes.append(
             f"TabularExplainer chose {self.explainer_name}"
@@ -161,6 +165,44 @@ class TabularExplainer:
                 raise ArgumentError(
                     f"explain_subset must hold feature indices in [0, {len(self.features)}); found {bad}"
                 )
+
+    def _options(self, explainer_class: type, kwargs: dict) -> dict:
+        options = dict(kwargs)
+        if explainer_class.__name__ == "DeepExplainer":
+            options["use_gpu"] = self.use_gpu
+        elif self.use_gpu:
+            self._notes.append(f"use_gpu=True has no effect on {explainer_class.__name__} (CPU only)")
+        return options
+
+    def _pipeline_path(
+        self, model: Any, background: Any, registry: list[type[BaseExplainer]], common: dict, kwargs: dict
+    ) -> BaseExplainer | None:
+        """Explain a Pipeline's final estimator in engineered space with a fast explainer, reported in raw features.
+
+        Returns None (explain the whole pipeline as a black box) when the pipeline cannot be split or only the
+        model-agnostic kernel explainer supports its final estimator.
+        """
+        from pellucid.transformations import split_pipeline
+
+        try:
+            preprocessing, final = split_pipeline(model)
+        except TransformationError as exc:
+            self._notes.append(f"pipeline explained as a whole: its steps could not be split ({exc})")
+            return None
+        for explainer_class in registry:
+            if explainer_class.__name__ == "KernelExplainer" or not explainer_class.supports(final):
+                continue
+            explainer = self._construct(
+                explainer_class, final, background, {**common, "transformations": preprocessing},
+                self._options(explainer_class, kwargs),
+            )
+            self._default_raw = True
+            self._notes.append(
+                f"pipeline split: its final {type(final).__name__} explained by {explainer_class.__name__} in "
+                "engineered features and reported in raw features (pass raw=False for engineered ones)"
+            )
+            return explainer
+        return None
 
     @staticmethod
     def _construct(explainer_class: type, model: Any, background: Any, common: dict, options: dict) -> BaseExplainer:
@@ -192,6 +234,8 @@ class TabularExplainer:
         -------
         Explanation
         """
+        if self._default_raw:
+            kwargs.setdefault("raw", True)
         return self._finish(self.explainer.explain_local(evaluation_examples, **kwargs))
 
     def explain_global(
@@ -221,6 +265,8 @@ class TabularExplainer:
         """
         if not isinstance(batch_size, (int, np.integer)) or isinstance(batch_size, bool) or batch_size < 1:
             raise ArgumentError(f"batch_size must be a positive integer; found {batch_size!r}")
+        if self._default_raw:
+            kwargs.setdefault("raw", True)
         if evaluation_examples is None:
             return self._finish(self.explainer.explain_global(None, include_local=include_local, **kwargs))
         rows = as_dataset(evaluation_examples, None, name="evaluation_examples")
@@ -284,6 +330,10 @@ class TabularExplainer:
             return getattr(self.explainer, name)
         except AttributeError:
             raise AttributeError(f"{type(self).__name__} has no attribute {name!r}") from None
+
+
+def _is_pipeline(model: Any) -> bool:
+    return type(model).__name__ == "Pipeline" and hasattr(model, "steps")
 
 
 def _progress(starts: range, n_rows: int, batch_size: int):
