@@ -234,3 +234,36 @@ def test_progress_bar(client, cancer, linear, capsys):
     assert "explaining partitions" in capsys.readouterr().err
     explainer.explain_local(frame, backend="dask", client=client, progress=False)
     assert "explaining partitions" not in capsys.readouterr().err
+
+
+@pytest.fixture(scope="module")
+def mixed():
+    """Raw rows with a string column, a ColumnTransformer and a logistic regression on its output."""
+    from sklearn.compose import ColumnTransformer
+    from sklearn.preprocessing import OneHotEncoder
+
+    rng = np.random.default_rng(4)
+    raw = pd.DataFrame({
+        "a": rng.normal(size=300), "b": rng.normal(size=300), "c": rng.choice(["x", "y", "z"], size=300),
+    })
+    target = (raw["a"] + (raw["c"] == "y") > 0.5).astype(int).to_numpy()
+    transform = ColumnTransformer([("num", StandardScaler(), ["a", "b"]),
+                                   ("cat", OneHotEncoder(sparse_output=False), ["c"])]).fit(raw)
+    model = LogisticRegression().fit(transform.transform(raw), target)
+    return raw, transform, model
+
+
+def test_transformations_and_raw_features(client, mixed):
+    raw, transform, model = mixed
+    explainer = LinearExplainer(model, raw.iloc[:100], transformations=transform)
+    single = explainer.explain_local(raw, raw=True)
+    dist = explainer.explain_local(dd.from_pandas(raw, npartitions=4), backend="dask", client=client, raw=True)
+    assert dist.is_raw and dist.features == ["a", "b", "c"]
+    assert np.array_equal(dist.local_values, single.local_values)
+    engineered = explainer.explain_global(raw, backend="dask", client=client, include_local=False)
+    assert engineered.features == list(transform.get_feature_names_out())
+    np.testing.assert_allclose(engineered.global_values, explainer.explain_global(raw).global_values, rtol=1e-12)
+    pipeline = make_pipeline(transform, model)
+    tabular = TabularExplainer(pipeline, raw.iloc[:100])
+    through_tabular = tabular.explain_local(raw, backend="dask", client=client)  # its default: raw features
+    assert through_tabular.is_raw and np.array_equal(through_tabular.local_values, tabular.explain_local(raw).local_values)

@@ -71,6 +71,7 @@ def explain_local(
     explainer: Any,
     evaluation_examples: Any,
     *,
+    raw: bool | None = None,
     client: Any = None,
     partition_rows: int | None = None,
     n_workers: int | None = None,
@@ -87,7 +88,11 @@ def explain_local(
         that chose one).
     evaluation_examples : array-like, DataFrame, sparse matrix, dask.array.Array or dask.dataframe.DataFrame
         Rows to explain, shape (n_rows, n_features). Dask collections are explained partition by partition
-        where they live, without gathering them on the client.
+        where they live, without gathering them on the client. Raw rows when the explainer has
+        transformations.
+    raw : bool, optional
+        Return the explanation in raw features (explainers with transformations). Default False, or a
+        TabularExplainer's own default.
     client : distributed.Client or str, optional
         The cluster to use (a client, or a scheduler address). Default: the address in
         ``PELLUCID_DASK_SCHEDULER``, else a LocalCluster started for this call and closed after it.
@@ -114,12 +119,12 @@ def explain_local(
     ServiceError
         The scheduler does not answer, or the embedded cluster cannot start.
     """
-    direct, finish = _direct(explainer)
+    direct, finish, raw = _direct(explainer, raw)
     _check_options(retries, connect_timeout)
     with dask_client(client, n_workers=n_workers, connect_timeout=connect_timeout) as (connected, where):
         plan, facts = _plan(connected, direct, evaluation_examples, partition_rows, where, retries)
         explainer_future = _send(connected, direct)
-        tasks = [_delayed(explain_partition)(explainer_future, part) for part in plan.parts]
+        tasks = [_delayed(explain_partition)(explainer_future, part, raw) for part in plan.parts]
         futures = connected.compute(tasks, retries=retries)
         parts = _collect(connected, futures, progress, fetch=True)
     explanation = merge_local(parts, facts, [_note(facts)])
@@ -132,6 +137,7 @@ def explain_global(
     evaluation_examples: Any = None,
     *,
     include_local: bool | None = None,
+    raw: bool | None = None,
     output: str | os.PathLike | None = None,
     client: Any = None,
     partition_rows: int | None = None,
@@ -157,7 +163,7 @@ def explain_global(
         evaluation rows, standard errors, per-row meta) are written there as ``part-<index>.npz``, and a
         global-only Explanation is returned with the files in ``meta["output_files"]``. Implies
         ``include_local=False``.
-    client, partition_rows, n_workers, retries, progress, connect_timeout
+    raw, client, partition_rows, n_workers, retries, progress, connect_timeout
         See :func:`explain_local`.
 
     Returns
@@ -166,7 +172,7 @@ def explain_global(
         With local values when ``include_local``; else global-only: ``global_values`` of shape
         (n_features, n_outputs) is the mean absolute local value (sum over partitions / rows).
     """
-    direct, finish = _direct(explainer)
+    direct, finish, raw = _direct(explainer, raw)
     if output is not None and include_local:
         raise ArgumentError(
             "output= writes the local values to files and returns a global-only explanation; pass "
@@ -175,12 +181,13 @@ def explain_global(
     if include_local is None:
         include_local = output is None
     if evaluation_examples is None:
-        if direct.background is None:
+        inputs = getattr(direct, "_inputs", None)  # transformations: the raw background
+        evaluation_examples = inputs.default_rows() if inputs is not None else direct.background
+        if evaluation_examples is None:
             raise ArgumentError("explain_global needs evaluation_examples when the explainer has no background")
-        evaluation_examples = direct.background
     if include_local:
         return explain_local(
-            explainer, evaluation_examples, client=client, partition_rows=partition_rows, n_workers=n_workers,
+            explainer, evaluation_examples, raw=raw, client=client, partition_rows=partition_rows, n_workers=n_workers,
             retries=retries, progress=progress, connect_timeout=connect_timeout,
         )
     _check_options(retries, connect_timeout)
@@ -188,7 +195,7 @@ def explain_global(
     with dask_client(client, n_workers=n_workers, connect_timeout=connect_timeout) as (connected, where):
         plan, facts = _plan(connected, direct, evaluation_examples, partition_rows, where, retries)
         explainer_future = _send(connected, direct)
-        tasks = [_delayed(summarise_partition)(explainer_future, part, index, output_dir)
+        tasks = [_delayed(summarise_partition)(explainer_future, part, raw, index, output_dir)
                  for index, part in enumerate(plan.parts)]
         futures = connected.compute(tasks, retries=retries)
         _collect(connected, futures, progress, fetch=False)
@@ -208,13 +215,16 @@ def explain_global(
 
 
 # ---------------------------------------------------------------------- steps
-def _direct(explainer: Any) -> tuple[BaseExplainer, Any]:
-    """The direct explainer doing the work, and what to apply to its explanation (TabularExplainer's finish)."""
+def _direct(explainer: Any, raw: bool | None) -> tuple[BaseExplainer, Any, bool]:
+    """The direct explainer doing the work, what to apply to its explanation (TabularExplainer's finish), and
+    whether to explain in raw features."""
     inner = getattr(explainer, "explainer", None)
     if isinstance(inner, BaseExplainer) and callable(getattr(explainer, "_finish", None)):
         direct, finish = inner, explainer._finish
+        raw = bool(getattr(explainer, "_default_raw", False)) if raw is None else raw
     else:
         direct, finish = explainer, (lambda explanation: explanation)
+    raw = bool(raw)
     if not isinstance(direct, BaseExplainer):
         raise ArgumentError(f"expected a pellucid explainer; found {type(explainer).__name__}")
     if type(direct).explain_local is not BaseExplainer.explain_local:
@@ -222,7 +232,7 @@ def _direct(explainer: Any) -> tuple[BaseExplainer, Any]:
             f"{type(direct).__name__} does not explain rows independently (it has no local explanation to "
             "distribute); run it in one process"
         )
-    return direct, finish
+    return direct, finish, raw
 
 
 def _check_options(retries: Any, connect_timeout: Any) -> None:
@@ -237,13 +247,14 @@ def _plan(
 ) -> tuple[Partitions, dict[str, Any]]:
     n_workers = max(1, len(client.scheduler_info(n_workers=-1)["workers"]))
     n_features = _n_features(data)
-    expected = explainer._expected_n_features()
+    # With transformations the rows are raw: the workers check them as they transform them.
+    expected = explainer._expected_n_features() if getattr(explainer, "_inputs", None) is None else None
     if expected is not None and n_features is not None and n_features != expected:
         raise DataShapeError(
             f"evaluation_examples must have {expected} features, like the data the explainer was built with; "
             f"found {n_features}"
         )
-    block = row_block(explainer, n_features if n_features is not None else expected)
+    block = row_block(explainer, explainer._expected_n_features())
     plan = partition(data, client=client, partition_rows=partition_rows,
                      default_partitions=PARTITIONS_PER_WORKER * n_workers, block=block)
     facts = {

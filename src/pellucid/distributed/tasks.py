@@ -58,12 +58,12 @@ def hold(explainer: Any) -> Any:
     return explainer
 
 
-def explain_partition(explainer: Any, rows: Any) -> Explanation:
+def explain_partition(explainer: Any, rows: Any, raw: bool) -> Explanation:
     """The explainer's local explanation of one partition (runs on a worker)."""
-    return explainer.explain_local(rows)
+    return explainer.explain_local(rows, raw=raw)
 
 
-def summarise_partition(explainer: Any, rows: Any, index: int, output: str | None) -> PartSummary:
+def summarise_partition(explainer: Any, rows: Any, raw: bool, index: int, output: str | None) -> PartSummary:
     """Explain one partition, write its local values to ``output`` when given, and return its summary.
 
     Parameters
@@ -72,12 +72,14 @@ def summarise_partition(explainer: Any, rows: Any, index: int, output: str | Non
         The direct explainer (sent to the worker once).
     rows : array-like of shape (n_rows, n_features)
         The partition.
+    raw : bool
+        Explain in raw features (explainers with transformations).
     index : int
         The partition's position, used in the file name.
     output : str, optional
         Directory (on the worker's file system) for the ``part-<index>.npz`` file.
     """
-    explanation = explainer.explain_local(rows)
+    explanation = explainer.explain_local(rows, raw=raw)
     n_rows = explanation.n_rows
     per_row = {key: value for key, value in explanation.meta.items() if is_per_row(value, n_rows)}
     meta = {key: value for key, value in explanation.meta.items() if key not in per_row}
