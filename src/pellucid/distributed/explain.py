@@ -127,8 +127,10 @@ def explain_local(
         tasks = [_delayed(explain_partition)(explainer_future, part, raw) for part in plan.parts]
         futures = connected.compute(tasks, retries=retries)
         parts = _collect(connected, futures, progress, fetch=True)
-    explanation = merge_local(parts, facts, [_note(facts)])
-    logger.info(_note(facts))
+    notes = [_note(facts), *facts.pop("notes")]
+    for note in notes:
+        logger.info(note)
+    explanation = merge_local(parts, facts, notes)
     return finish(explanation)
 
 
@@ -201,7 +203,7 @@ def explain_global(
         _collect(connected, futures, progress, fetch=False)
         summary = connected.submit(reduce_summaries, futures, retries=retries, pure=False).result()
     facts["rows"] = summary.n_rows
-    notes = [_note(facts)]
+    notes = [_note(facts), *facts.pop("notes")]
     explanation = merge_global(summary, facts, notes)
     if output_dir is not None:
         explanation.meta["output_files"] = list(summary.files)
@@ -210,7 +212,8 @@ def explain_global(
             f"local values of {summary.n_rows} rows written to {len(summary.files)} files in {output_dir} "
             "(part-<index>.npz); the global values were reduced on the cluster"
         )
-    logger.info(notes[0])
+    for note in notes:
+        logger.info(note)
     return finish(explanation)
 
 
@@ -257,6 +260,13 @@ def _plan(
     block = row_block(explainer, explainer._expected_n_features())
     plan = partition(data, client=client, partition_rows=partition_rows,
                      default_partitions=PARTITIONS_PER_WORKER * n_workers, block=block)
+    notes = []
+    if block and partition_rows is not None and plan.size != partition_rows:
+        notes.append(
+            f"partition_rows={partition_rows} moved to {plan.size}: {type(explainer).__name__} explains rows in "
+            f"blocks of {block} whose values depend on each other, and partitions on block boundaries give "
+            "exactly the single-process values"
+        )
     facts = {
         "backend": "dask",
         "cluster": where,
@@ -267,6 +277,7 @@ def _plan(
         "rows": plan.n_rows,
         "row_block": block,
         "retries": retries,
+        "notes": notes,
     }
     return plan, facts
 

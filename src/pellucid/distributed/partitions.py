@@ -39,12 +39,16 @@ class Partitions:
         Columns of every partition.
     source : str
         Where the rows came from: ``"in-memory"``, ``"dask.array"`` or ``"dask.dataframe"``.
+    size : int, optional
+        Rows per partition (the last may have fewer) when the boundaries were set here; None when a dask
+        collection kept its own partitions.
     """
 
     parts: list[Any]
     rows: list[int] | None
     n_features: int
     source: str
+    size: int | None = None
 
     @property
     def n_rows(self) -> int | None:
@@ -93,7 +97,8 @@ def partition(
     default_partitions : int
         Partitions for in-memory data when ``partition_rows`` is None.
     block : int, optional
-        Partition boundaries must fall on multiples of this many rows (see ``row_block``).
+        Partition boundaries must fall on multiples of this many rows (see ``row_block``): partition sizes
+        are rounded to the nearest multiple of it (at least one block).
 
     Returns
     -------
@@ -111,11 +116,11 @@ def partition(
     return _in_memory(data, partition_rows, default_partitions, block)
 
 
-def _aligned(rows: int, block: int | None) -> int:
-    """``rows`` rounded up to a multiple of ``block``."""
+def aligned(rows: int, block: int | None) -> int:
+    """``rows`` rounded to the nearest multiple of ``block`` (at least one block)."""
     if not block:
         return max(1, int(rows))
-    return max(1, math.ceil(int(rows) / block)) * block
+    return max(1, round(int(rows) / block)) * block
 
 
 # ---------------------------------------------------------------------- in memory
@@ -123,11 +128,11 @@ def _in_memory(data: Any, partition_rows: int | None, default_partitions: int, b
     rows_of, take = _sliceable(data)
     n_rows, n_features = rows_of
     size = partition_rows or math.ceil(n_rows / max(1, default_partitions))
-    size = _aligned(size, block)
+    size = aligned(size, block)
     starts = range(0, n_rows, size)
     parts = [take(start, min(start + size, n_rows)) for start in starts]
     rows = [min(start + size, n_rows) - start for start in starts]
-    return Partitions(parts=parts, rows=rows, n_features=n_features, source="in-memory")
+    return Partitions(parts=parts, rows=rows, n_features=n_features, source="in-memory", size=size)
 
 
 def _sliceable(data: Any) -> tuple[tuple[int, int], Any]:
@@ -173,15 +178,18 @@ def _dask_array(array: Any, partition_rows: int | None, block: int | None) -> Pa
         if any(math.isnan(c) for c in chunks):
             array = array.compute_chunk_sizes()
             chunks = array.chunks[0]
-        size = _aligned(partition_rows or max(1, round(float(np.mean(chunks)))), block)
+        size = aligned(partition_rows or max(1, round(float(np.mean(chunks)))), block)
         array = array.rechunk({0: size})
         chunks = array.chunks[0]
+    size = None
+    if needs_move:
+        size = int(chunks[0])
     known = not any(math.isnan(c) for c in chunks)
     if known:
         _check_not_empty((int(sum(chunks)), int(array.shape[1])))
     parts = list(array.to_delayed().ravel())
     return Partitions(parts=parts, rows=[int(c) for c in chunks] if known else None,
-                      n_features=int(array.shape[1]), source="dask.array")
+                      n_features=int(array.shape[1]), source="dask.array", size=size)
 
 
 # ---------------------------------------------------------------------- dask.dataframe
@@ -198,9 +206,9 @@ def _dask_dataframe(frame: Any, client: Any, partition_rows: int | None, block: 
     if partition_rows is None and not any(n % block for n in lengths[:-1]) and all(lengths):
         return Partitions(parts=parts, rows=lengths, n_features=n_features, source="dask.dataframe")
     nonempty = [n for n in lengths if n]
-    size = _aligned(partition_rows or max(1, round(float(np.mean(nonempty)))), block)
+    size = aligned(partition_rows or max(1, round(float(np.mean(nonempty)))), block)
     blocks, rows = _reblock(parts, lengths, size)
-    return Partitions(parts=blocks, rows=rows, n_features=n_features, source="dask.dataframe")
+    return Partitions(parts=blocks, rows=rows, n_features=n_features, source="dask.dataframe", size=size)
 
 
 def _reblock(parts: list[Any], lengths: list[int], size: int) -> tuple[list[Any], list[int]]:
