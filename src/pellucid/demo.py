@@ -28,7 +28,7 @@ def classic_example():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FutureWarning)  # sklearn 1.9 deprecates probability=True; the SDK docs use it
         model = svm.SVC(gamma=0.001, C=100.0, probability=True).fit(x_train, y_train)
-    return model, x_train, x_test, y_test, list(data.feature_names), list(data.target_names)
+    return model, x_train, x_test, y_test, [str(n) for n in data.feature_names], [str(c) for c in data.target_names]
 
 
 def _section(title: str) -> None:
