@@ -73,3 +73,21 @@ def test_summarize_large_collection_weights_every_row(client, frame):
     # The four blobs hold 50%, 30%, 15% and 5% of the rows.
     np.testing.assert_allclose(np.sort(summary.weights), [0.05, 0.15, 0.3, 0.5], atol=0.01)
     assert "one pass on the Dask workers" in summary.notes[-1]
+
+
+def test_summary_of_a_collection_is_a_kernel_background(client, frame):
+    from sklearn.linear_model import LinearRegression
+
+    from pellucid.explainers.kernel import KernelExplainer
+
+    target = frame["a"] - 2 * frame["b"] + 0.5 * frame["c"]
+    model = LinearRegression().fit(frame, target)
+    summary = summarize(dd.from_pandas(frame, npartitions=4), 6, client=client)
+    explainer = KernelExplainer(model, summary)
+    assert explainer.background.n_rows == 6
+    np.testing.assert_allclose(explainer.background.row_weights(), summary.weights)
+    rows = frame.iloc[:5]
+    explanation = explainer.explain_local(rows)
+    # Exact for a linear model (3 features: every coalition enumerated): coef * (x - weighted background mean)
+    mean = summary.weights @ summary.values
+    np.testing.assert_allclose(explanation.local_values[:, :, 0], model.coef_ * (rows.to_numpy() - mean), atol=1e-9)
