@@ -35,7 +35,7 @@ from pellucid.model import ModelWrapper, model_type_name
 if TYPE_CHECKING:  # imported on use: explainers without transformations need not load scikit-learn
     from pellucid.transformations.inputs import TransformedInputs
 
-__all__ = ["BaseExplainer", "LocalResult"]
+__all__ = ["BaseExplainer", "LocalResult", "BACKENDS", "backend_module"]
 
 logger = logging.getLogger(__name__)
 
@@ -182,7 +182,7 @@ class BaseExplainer:
             Local values of shape (n_rows, n_features, n_outputs) and the expected values.
         """
         if backend != "local" or backend_options:
-            module = _backend(backend, backend_options)
+            module = backend_module(backend, backend_options)
             return module.explain_local(self, evaluation_examples, raw=raw, **backend_options)
         rows, raw_rows = self._read_input(evaluation_examples)
         result = self._explain_rows(rows)
@@ -220,7 +220,7 @@ class BaseExplainer:
         Explanation
         """
         if backend != "local" or backend_options:
-            module = _backend(backend, backend_options)
+            module = backend_module(backend, backend_options)
             return module.explain_global(
                 self, evaluation_examples, include_local=include_local, raw=raw, **backend_options
             )
@@ -331,8 +331,16 @@ class BaseExplainer:
 BACKENDS = {"dask": "pellucid.distributed"}
 
 
-def _backend(backend: str, options: dict[str, Any]) -> Any:
-    """The module running ``backend``; imported on use because it sits above the explainers in the layers."""
+def backend_module(backend: str, options: dict[str, Any]) -> Any:
+    """The module running ``backend`` (e.g. :mod:`pellucid.distributed` for "dask").
+
+    Imported on use, by name, because it sits above the explainers in the layers.
+
+    Raises
+    ------
+    ArgumentError
+        For an unknown backend, or for backend options given with ``backend="local"``.
+    """
     if backend == "local":
         raise ArgumentError(
             f"options {sorted(options)} belong to a distributed backend; pass backend='dask' or drop them"
