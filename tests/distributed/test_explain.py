@@ -92,7 +92,7 @@ def test_dask_dataframe_input(client, cancer, linear):
     dist = explainer.explain_local(distributed_frame, backend="dask", client=client)
     assert np.array_equal(dist.local_values, single.local_values)
     assert dist.meta["distributed"]["source"] == "dask.dataframe"
-    assert dist.meta["distributed"]["partitions"] == 5
+    assert dist.meta["distributed"]["partitions"] == 5 and dist.meta["distributed"]["rows"] == 569
     # Moving the boundaries re-blocks the partitions on the workers; same values.
     reblocked = explainer.explain_local(distributed_frame, backend="dask", client=client, partition_rows=64)
     assert np.array_equal(reblocked.local_values, single.local_values)

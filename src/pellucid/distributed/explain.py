@@ -127,6 +127,8 @@ def explain_local(
         tasks = [_delayed(explain_partition)(explainer_future, part, raw) for part in plan.parts]
         futures = connected.compute(tasks, retries=retries)
         parts = _collect(connected, futures, progress, fetch=True)
+    facts["partition_rows"] = [part.n_rows for part in parts]  # known now, also for a dask dataframe's own
+    facts["rows"] = int(sum(facts["partition_rows"]))
     notes = [_note(facts), *facts.pop("notes")]
     for note in notes:
         logger.info(note)
@@ -202,7 +204,7 @@ def explain_global(
         futures = connected.compute(tasks, retries=retries)
         _collect(connected, futures, progress, fetch=False)
         summary = connected.submit(reduce_summaries, futures, retries=retries, pure=False).result()
-    facts["rows"] = summary.n_rows
+    facts["rows"], facts["partition_rows"] = summary.n_rows, list(summary.rows)
     notes = [_note(facts), *facts.pop("notes")]
     explanation = merge_global(summary, facts, notes)
     if output_dir is not None:
@@ -352,7 +354,7 @@ def _output_directory(output: str | os.PathLike) -> str:
 
 
 def _note(facts: dict[str, Any]) -> str:
-    rows = f"{facts['rows']} rows" if facts.get("rows") is not None else "the rows"
+    rows = f"{facts['rows']} rows"
     aligned = f", boundaries on multiples of {facts['row_block']} rows" if facts.get("row_block") else ""
     return (f"explained {rows} ({facts['source']} input) in {facts['partitions']} partitions{aligned} on Dask "
             f"({facts['cluster']}, {facts['workers']} workers)")

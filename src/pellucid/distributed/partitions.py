@@ -20,7 +20,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from pellucid.data import Dataset, as_dataset
-from pellucid.errors import ArgumentError, DataShapeError, EmptyDataError, describe
+from pellucid.errors import ArgumentError, DataShapeError, EmptyDataError
 
 __all__ = ["Partitions", "partition", "is_dask_collection"]
 
@@ -54,10 +54,6 @@ class Partitions:
     def n_rows(self) -> int | None:
         """Total rows, when known."""
         return None if self.rows is None else int(sum(self.rows))
-
-    def starts(self) -> list[int] | None:
-        """First row of each partition, when the lengths are known."""
-        return None if self.rows is None else np.concatenate([[0], np.cumsum(self.rows)[:-1]]).astype(int).tolist()
 
 
 def is_dask_collection(data: Any) -> str | None:
@@ -238,8 +234,3 @@ def _join_slices(pieces: list[pd.DataFrame], spans: list[tuple[int, int]]) -> pd
     frames = [piece.iloc[lo:hi] for piece, (lo, hi) in zip(pieces, spans)]
     return frames[0] if len(frames) == 1 else pd.concat(frames)
 
-
-def describe_source(data: Any) -> str:
-    """Short description of the input for notes."""
-    kind = is_dask_collection(data)
-    return kind if kind else describe(data)
