@@ -131,7 +131,7 @@ def main() -> None:
 
     print(f"Time: {args.rows} test rows, background shap.kmeans(x_train, 10), nsamples='auto' in both "
           "(shap with its default l1_reg)")
-    print(f"{'model':10s} {'coalitions':>10s} {'pellucid s/row':>12s} {'shap s/row':>12s} {'floor s/row':>12s} "
+    print(f"{'model':10s} {'evals/row':>10s} {'pellucid s/row':>12s} {'shap s/row':>12s} {'floor s/row':>12s} "
           f"{'pellucid/floor':>16s} {'shap/floor':>12s} {'shap/pellucid':>14s}")
     for name, model in found.items():
         time_section(name, model, background, x_test[: args.rows], args.repeats)

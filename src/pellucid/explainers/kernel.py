@@ -11,7 +11,7 @@ How it spends model evaluations (``nsamples`` coalitions x background rows per e
 * coalition sizes whose every coalition fits the budget are enumerated (all ``2**M - 2`` when they fit: the
   values are then exact); the other sizes are sampled in complementary pairs, without replacement, with a
   fixed number of pairs per size stratum, every feature appearing equally often (see
-  :class:`pellucid.shapley.CoalitionPlan`);
+  :class:`pellucid.shapley.CoalitionDesigns`);
 * after a first round the remaining pairs go to the (background row, size) strata in proportion to the
   sampling error each one contributes (Neyman allocation), so nearly additive parts of the game get few
   samples and those with strong interactions many;
@@ -116,7 +116,7 @@ class KernelExplainer(BaseExplainer):
     >>> import numpy as np
     >>> f = lambda X: X[:, 0] * X[:, 1] + X[:, 2]
     >>> explainer = KernelExplainer(f, np.zeros((1, 3)), model_task="regression")
-    >>> explainer.explain_local(np.array([[1.0, 2.0, 3.0]])).local_values[0, :, 0].tolist()
+    >>> explainer.explain_local(np.array([[1.0, 2.0, 3.0]])).local_values[0, :, 0].round(12).tolist()
     [1.0, 1.0, 3.0]
     """
 
@@ -200,8 +200,11 @@ class KernelExplainer(BaseExplainer):
         values = np.concatenate([p[0] for p in parts])
         errors = np.concatenate([p[1] for p in parts])
         facts = parts[0][2]
-        facts["coalitions_per_row"] = [p[2]["coalitions_per_row"] for p in parts]
+        facts["nsamples"] = budget
         facts["model_evaluations"] = int(sum(p[2]["model_evaluations"] for p in parts))
+        # Coalitions per explained row and background row, as nsamples counts them.
+        facts["coalitions_per_row"] = facts["model_evaluations"] / (rows.n_rows * self.background.n_rows)
+        facts["blocks"] = len(parts)
         notes = [budget_note] if budget_note else []
         if facts["exact"]:
             notes.append(f"all {2**n_features - 2} coalitions enumerated: the values are exact Shapley values")
@@ -229,9 +232,9 @@ class KernelExplainer(BaseExplainer):
             note = f"nsamples='auto' resolved to {min(budget, all_coalitions):.0f} coalitions per row"
         else:
             budget, note = int(self.nsamples), None
-        if budget > all_coalitions:
-            budget = int(all_coalitions)
-        return max(budget, 1), note
+            if budget > all_coalitions:
+                note = f"nsamples={budget} capped at the {all_coalitions:.0f} coalitions of {n_features} features"
+        return max(int(min(budget, all_coalitions)), 1), note
 
     def _explain_block(
         self, rows: np.ndarray, model_output: np.ndarray, budget: int
@@ -252,7 +255,7 @@ class KernelExplainer(BaseExplainer):
         differs = self._differing_features(rows)  # (n_rows, n_background, M)
         if n_features == 1:
             values = (model_output - self.expected_values)[:, None, :] * differs.any(axis=1)[:, :, None]
-            return values, np.zeros_like(values), _facts(0, n_rows, 0, True, 0, None)
+            return values, np.zeros_like(values), _facts(n_rows, 0, True, 0, None)
         designs = CoalitionDesigns(n_features, n_background, allocation=ALLOCATION, seed=self.seed)
         if budget >= designs.total_coalitions:
             return self._explain_exact(rows, model_output, differs)
@@ -292,7 +295,7 @@ class KernelExplainer(BaseExplainer):
             sampled = np.concatenate([sampled, block])
         coalitions = int(designs.coalitions().sum())
         values, errors = values.transpose(1, 2, 0), errors.transpose(1, 2, 0)  # (n_rows, M, K)
-        return values, errors, _facts(coalitions / n_background, n_rows, coalitions, converged, rounds, designs)
+        return values, errors, _facts(n_rows, coalitions, converged, rounds, designs)
 
     def _explain_exact(
         self, rows: np.ndarray, model_output: np.ndarray, differs: np.ndarray
@@ -312,7 +315,7 @@ class KernelExplainer(BaseExplainer):
                                  active=None if active.all() else active)
         values = solution.values.reshape(n_outputs, n_rows, n_features).transpose(1, 2, 0)
         coalitions = len(masks) * weights.size
-        return values, np.zeros_like(values), _facts(len(masks), n_rows, coalitions, True, 1, designs)
+        return values, np.zeros_like(values), _facts(n_rows, coalitions, True, 1, designs)
 
     def _solve(
         self,
@@ -440,15 +443,13 @@ def _opposite(first: np.ndarray, second: np.ndarray) -> bool:
     return bool(np.max(np.abs(first + second), initial=0.0) <= 1e-12 * scale)
 
 
-def _facts(
-    coalitions_per_background: float, n_rows: int, coalitions: int, converged: bool, rounds: int,
-    designs: CoalitionDesigns | None,
-) -> dict[str, Any]:
+def _facts(n_rows: int, coalitions: int, converged: bool, rounds: int,
+           designs: CoalitionDesigns | None) -> dict[str, Any]:
+    """What a block did, for the explanation's meta (``coalitions`` summed over background rows)."""
     complete = [] if designs is None else np.all(
         designs.enumerated[None] | (designs.pairs_sampled >= designs.population[None]), axis=0)
     return {
         "exact": True if designs is None else designs.is_exact,
-        "coalitions_per_row": float(coalitions_per_background),
         "model_evaluations": int(n_rows * coalitions),
         "converged": bool(converged),
         "rounds": rounds,
