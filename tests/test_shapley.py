@@ -10,6 +10,7 @@ import pytest
 from pellucid.errors import ArgumentError
 from pellucid.shapley import (
     CoalitionDesigns,
+    CoalitionPlan,
     all_coalitions,
     allocate,
     coalitions_of_size,
@@ -307,3 +308,31 @@ def test_oracle_on_games_with_known_values():
     split, _ = exact_shapley_values(lambda X: X[:, 0] * X[:, 1], np.array([[2.0, 3.0, 7.0]]), np.zeros((1, 3)))
     np.testing.assert_allclose(split[0, :, 0], [3.0, 3.0, 0.0])
     assert exact_expected_value(lambda X: X[:, 0], background, weights)[0] == pytest.approx(mean[0])
+
+
+def test_single_game_plan_and_solver_with_errors():
+    n = 10
+    predict, rows, background, weights = _game(n, seed=8)
+    exact, _ = exact_shapley_values(predict, rows, background, weights)
+    tables = [coalition_values(predict, row, background, weights) for row in rows]
+    z_scores = []
+    for seed in range(8):
+        plan = CoalitionPlan(n, seed=seed)
+        masks = plan.start(150)
+        extra = plan.extend(50)
+        assert masks.shape == (150, n) and extra.shape == (100, n) and plan.n_coalitions == 250
+        np.testing.assert_array_equal(plan.masks[150:], extra)
+        assert plan.weights().sum() == pytest.approx(kernel_mass(n).sum())
+        codes = plan.masks.astype(np.int64) @ (1 << np.arange(n))
+        gains = np.concatenate([t[codes] - t[0] for t in tables], axis=1)
+        totals = np.concatenate([t[-1] - t[0] for t in tables])
+        solved = solve_shapley_regression(plan.masks, plan.weights(), gains, totals, plan=plan)
+        generic = solve_shapley_regression(plan.masks, plan.weights(), gains, totals)
+        np.testing.assert_allclose(solved.values, generic.values, atol=1e-10)
+        errors = solved.values.reshape(3, 2, n).transpose(0, 2, 1) - exact
+        z_scores.append(np.abs(errors) / solved.standard_errors.reshape(3, 2, n).transpose(0, 2, 1))
+    assert np.mean(np.concatenate([z.ravel() for z in z_scores]) < 4) >= 0.97
+    with pytest.raises(ArgumentError, match="one row per planned coalition"):
+        solve_shapley_regression(plan.masks, plan.weights(), gains[:5], totals, plan=plan)
+    exact_plan = CoalitionPlan(5)
+    assert exact_plan.start(100).shape == (30, 5) and exact_plan.is_exact

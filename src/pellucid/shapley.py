@@ -43,6 +43,7 @@ __all__ = [
     "all_coalitions",
     "coalitions_of_size",
     "CoalitionDesigns",
+    "CoalitionPlan",
     "ShapleyRegression",
     "solve_shapley_regression",
     "solve_designs",
@@ -599,6 +600,80 @@ class CoalitionDesigns:
         return np.repeat(np.concatenate([shared, sampled[self.design == design]]), 2)
 
 
+class CoalitionPlan:
+    """One design of :class:`CoalitionDesigns` seen as a list of coalitions, for a single game.
+
+    Parameters
+    ----------
+    n_players : int
+        Number of players ``M`` (at least 2).
+    allocation : {"kernel", "uniform", "sqrt"} or ndarray, default "uniform"
+    seed : int, sequence of int or numpy Generator
+
+    Examples
+    --------
+    >>> plan = CoalitionPlan(8, seed=0)
+    >>> plan.start(100).shape
+    (100, 8)
+    """
+
+    def __init__(self, n_players: int, allocation: str | np.ndarray = "uniform", seed: object = 0) -> None:
+        self.designs = CoalitionDesigns(n_players, 1, allocation=allocation, seed=seed)
+
+    @property
+    def n_players(self) -> int:
+        """Number of players."""
+        return self.designs.n_players
+
+    @property
+    def masks(self) -> np.ndarray:
+        """All planned coalitions, ndarray of bool (n_coalitions, M), complementary pairs adjacent."""
+        return self.designs.masks(0)
+
+    @property
+    def n_coalitions(self) -> int:
+        """Number of planned coalitions."""
+        return int(self.designs.coalitions()[0])
+
+    @property
+    def total_coalitions(self) -> float:
+        """Number of proper non-empty coalitions, ``2**M - 2``."""
+        return self.designs.total_coalitions
+
+    @property
+    def is_exact(self) -> bool:
+        """True when every coalition is planned (the regression is then exact)."""
+        return self.designs.is_exact
+
+    @property
+    def enumerated(self) -> np.ndarray:
+        """Strata planned in full, ndarray of bool (floor(M/2),)."""
+        return self.designs.enumerated | (self.designs.pairs_sampled[0] >= self.designs.population)
+
+    @property
+    def pairs_sampled(self) -> np.ndarray:
+        """Sampled pairs per stratum, ndarray of int (floor(M/2),)."""
+        return self.designs.pairs_sampled[0]
+
+    def start(self, budget: int, *, enumeration_budget: int | None = None) -> np.ndarray:
+        """Plan ``budget`` coalitions (see :meth:`CoalitionDesigns.start`); returns all their masks."""
+        self.designs.start(budget, enumeration_budget=enumeration_budget)
+        return self.masks
+
+    def extend(self, n_pairs: int | np.ndarray) -> np.ndarray:
+        """Sample more pairs (a total, or a count per stratum); returns the new coalitions' masks."""
+        counts = n_pairs if np.ndim(n_pairs) == 0 else np.asarray(n_pairs)[None]
+        new = self.designs.extend(counts)
+        members = self.designs.first[new]
+        masks = np.empty((2 * members.shape[0], self.n_players), dtype=bool)
+        masks[0::2], masks[1::2] = members, ~members
+        return masks
+
+    def weights(self) -> np.ndarray:
+        """Regression weight of each coalition of :attr:`masks`."""
+        return self.designs.weights(0)
+
+
 def enumerated_coalitions(n_players: int, budget: int, allocation: str | np.ndarray = "uniform") -> int:
     """How many of ``budget`` coalitions :meth:`CoalitionDesigns.start` spends on enumerated strata."""
     return CoalitionDesigns(n_players, allocation=allocation).enumeration_cost(budget)
@@ -633,6 +708,7 @@ def solve_shapley_regression(
     totals: np.ndarray,
     *,
     active: np.ndarray | None = None,
+    plan: CoalitionPlan | None = None,
 ) -> ShapleyRegression:
     """Solve the Kernel SHAP regression of one game for many targets, for any set of weighted coalitions.
 
@@ -652,12 +728,17 @@ def solve_shapley_regression(
         ``v(all) - v(empty)`` per target.
     active : ndarray of bool, shape (n_targets, M), optional
         Players allowed a non-zero value per target (default all).
+    plan : CoalitionPlan, optional
+        The plan ``masks`` and ``weights`` come from (``plan.masks``, ``plan.weights()``): then the values
+        come with standard errors (see :func:`solve_designs`).
 
     Returns
     -------
     ShapleyRegression
-        Values only (see :func:`solve_designs` for standard errors).
+        Values, and standard errors when ``plan`` is given.
     """
+    if plan is not None:
+        return _solve_plan(plan, gains, totals, active)
     masks = np.asarray(masks, dtype=bool)
     n_coalitions, n_players = masks.shape
     gains = np.asarray(gains, dtype=np.float64).reshape(n_coalitions, -1)
@@ -671,14 +752,30 @@ def solve_shapley_regression(
     return ShapleyRegression(values=values[0].T)
 
 
-def _design_solutions(
-    gram: np.ndarray, moments: np.ndarray, totals: np.ndarray, active: np.ndarray | None
-) -> tuple[np.ndarray, list[tuple[np.ndarray, np.ndarray, np.ndarray]]]:
-    """Constrained solutions per design and the factorisations used.
+def _solve_plan(
+    plan: CoalitionPlan, gains: np.ndarray, totals: np.ndarray, active: np.ndarray | None
+) -> ShapleyRegression:
+    designs = plan.designs
+    n_shared = 2 * designs.shared.shape[0]
+    gains = np.asarray(gains, dtype=np.float64)
+    if gains.shape[0] != plan.n_coalitions:
+        raise ArgumentError(f"gains must have one row per planned coalition ({plan.n_coalitions}); "
+                            f"found {gains.shape[0]}")
+    gains = gains.reshape(plan.n_coalitions, -1)
+    return solve_designs(
+        designs, gains[None, :n_shared], gains[n_shared:], np.asarray(totals, dtype=np.float64).reshape(1, -1),
+        np.ones(1), active=None if active is None else np.asarray(active, dtype=bool)[None],
+    )
 
-    All designs are solved in one batched factorisation with every player active; targets with null players
-    are then solved again, one factorisation per design and distinct active set. The list of factorisations
-    starts with the batched one; later entries override it for their targets.
+
+def _design_solutions(
+    gram: np.ndarray, moments: np.ndarray, totals: np.ndarray, active: np.ndarray | None,
+    max_cells: int = 4_000_000,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Constrained solutions per design, and the factorisations with every player active.
+
+    All designs are solved in one batched factorisation with every player active; the targets with null
+    players are then solved again, all at once, with one factorisation per design and distinct active set.
 
     Parameters
     ----------
@@ -687,29 +784,32 @@ def _design_solutions(
 
     Returns
     -------
-    (ndarray of shape (D, M, T), list of (designs (G,), targets, KKT inverses (G, M + 1, M + 1)))
+    (ndarray of shape (D, M, T), ndarray of shape (D, M + 1, M + 1))
     """
     n_designs, n_players, n_targets = moments.shape
-    # Every design and target with all players active, in one batched factorisation ...
     inverses = _kkt_inverses(gram, np.ones((n_designs, n_players), dtype=bool))
     values = inverses[:, :n_players, :n_players] @ moments
     values += inverses[:, :n_players, n_players][:, :, None] * totals[:, None, :]
-    groups = [(np.arange(n_designs), np.arange(n_targets), inverses)]
-    if active is None:
-        return values, groups
-    # ... then the targets with null players, one factorisation per design and distinct active set.
-    for d in np.flatnonzero(~active.all(axis=(1, 2))):  # a loop over designs with null players
-        partial = np.flatnonzero(~active[d].all(axis=1))
-        packed = np.packbits(active[d][partial], axis=1)
-        _, first_seen, group = np.unique(packed, axis=0, return_index=True, return_inverse=True)
-        patterns, group = active[d][partial][first_seen], group.reshape(-1)
-        pattern_inverses = _kkt_inverses(np.broadcast_to(gram[d], (len(patterns), n_players, n_players)), patterns)
-        for g, pattern in enumerate(patterns):
-            targets = partial[group == g]
-            rhs = np.concatenate([moments[d][:, targets] * pattern[:, None], totals[d][None, targets]])
-            values[d][:, targets] = (pattern_inverses[g] @ rhs)[:n_players] * pattern[:, None]
-            groups.append((np.array([d]), targets, pattern_inverses[g][None]))
-    return values, groups
+    if active is None or active.all():
+        return values, inverses
+    design, target = np.nonzero(~active.all(axis=2))  # (design, target) pairs with null players
+    keys = np.concatenate([design[:, None].astype(np.int64).view(np.uint8),
+                           np.packbits(active[design, target], axis=1)], axis=1)
+    _, first_seen, group = np.unique(keys, axis=0, return_index=True, return_inverse=True)
+    group = group.reshape(-1)
+    patterns = active[design[first_seen], target[first_seen]]  # (G, M)
+    order = np.argsort(group, kind="stable")
+    bounds = np.searchsorted(group[order], np.arange(patterns.shape[0] + 1))
+    chunk = max(1, max_cells // (n_players + 1) ** 2)
+    for start in range(0, patterns.shape[0], chunk):  # memory-bounded blocks of active sets
+        block_inverses = _kkt_inverses(gram[design[first_seen[start:start + chunk]]], patterns[start:start + chunk])
+        pairs = order[bounds[start]:bounds[min(start + chunk, patterns.shape[0])]]
+        for first in range(0, pairs.size, chunk):  # the gathered inverses stay within the memory bound
+            d, t, g = (a[pairs[first:first + chunk]] for a in (design, target, group))
+            rhs = np.concatenate([moments[d, :, t] * patterns[g], totals[d, t][:, None]], axis=1)
+            solution = np.einsum("nij,nj->ni", block_inverses[g - start], rhs)
+            values[d, :, t] = solution[:, :n_players] * patterns[g]
+    return values, inverses
 
 
 def _kkt_inverses(grams: np.ndarray, patterns: np.ndarray) -> np.ndarray:
@@ -821,14 +921,14 @@ def solve_designs(
         gram[d] += _pair_gram(weighted_t, first[rows], weights[rows].sum())
         moments[d] += weighted_t @ gap[rows] + (weights[rows] @ second[rows])[None, :]
 
-    per_design, factorisations = _design_solutions(gram, moments, totals, active)
+    per_design, inverses = _design_solutions(gram, moments, totals, active, max_cells)
     values = np.einsum("d,dmt->tm", design_weights, per_design)
     if designs.first.shape[0] == 0:
         return ShapleyRegression(values, np.zeros_like(values), np.zeros((n_designs, n_strata)))
 
     chosen = np.arange(n_targets) if variance_targets is None else np.asarray(variance_targets)
     variance, cells = _design_variance(
-        designs, pair_weights, pair_gap, per_design, totals, factorisations[0], design_weights, chosen, max_cells,
+        designs, pair_weights, pair_gap, per_design, totals, inverses, design_weights, chosen, max_cells,
         pairs_per_cell,
     )
     errors = np.full((n_targets, n_players), np.nan)
@@ -868,7 +968,7 @@ def _design_variance(
     pair_gap: np.ndarray,
     per_design: np.ndarray,
     totals: np.ndarray,
-    factorisation: tuple[np.ndarray, np.ndarray, np.ndarray],
+    inverses: np.ndarray,
     design_weights: np.ndarray,
     chosen: np.ndarray,
     max_cells: int,
@@ -909,7 +1009,6 @@ def _design_variance(
     stratum[layout.index] = designs.stratum[kept][layout.order]
     pair_pool = pool_of_cell[np.arange(n_designs)[:, None], stratum]  # (D, P')
 
-    group_designs, _, inverses = factorisation  # every design, every target, all players active
     position = chosen
     player_block = np.ascontiguousarray(np.swapaxes(inverses[:, :n_players, :n_players], 1, 2))
     spread = sampled @ player_block  # (D, P', M): G z_p
@@ -921,7 +1020,7 @@ def _design_variance(
     cell_pool = np.minimum(np.searchsorted(used, pool_of_cell), used.size - 1)  # (D, S)
     share = np.where(used[cell_pool] == pool_of_cell, cell_share, 0.0)
     factor = np.zeros(used.size)
-    np.add.at(factor, cell_pool.ravel(), (design_weights[group_designs, None] ** 2 * share).ravel())
+    np.add.at(factor, cell_pool.ravel(), (design_weights[:, None] ** 2 * share).ravel())
     variance = np.einsum("u,umt->tm", factor, pool_variance)
     cells = share * pool_variance.sum(axis=(1, 2))[cell_pool]
     return variance, cells

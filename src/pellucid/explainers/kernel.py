@@ -18,9 +18,19 @@ How it spends model evaluations (``nsamples`` coalitions x background rows per e
 * every value has a standard error from the linearised estimator; with ``tolerance=`` sampling stops as soon
   as every standard error is below it.
 
+Paired sampling follows Covert & Lee (2021, "Improving KernelSHAP"), the even split over coalition sizes the
+leverage scores of Musco & Witter (2024, "Provably accurate Shapley value estimation via leverage score
+sampling"). Measured on breast-cancer models (``bench/bench_kernel.py``: SVC, logistic regression, LightGBM;
+during development also a random forest, an MLP and a LightGBM regressor), the error at equal model evaluations
+is 2 to 3.5 times below shap's (``l1_reg=False``). Independent designs per background row gave the most
+(1.3-2x), Neyman allocation, the even size split and balanced draws 5-20% each on most models, and none of them
+cost more than a few percent on any.
+
 How it keeps everything else cheap: all explained rows of a batch share the same coalitions; synthetic rows
-go to the model in a few large calls of at most ``max_batch_rows`` rows; the constrained regression is solved
-for all rows and outputs at once, one factorisation per background row (and distinct set of null features).
+are written by a compiled select and go to the model in a few large calls of at most ``max_batch_rows`` rows;
+the constrained regressions of all background rows are solved for all explained rows and outputs at once
+(batched factorisations; one more per distinct set of null features); a binary classifier's second
+probability is the first one negated, so only one is solved.
 
 Examples
 --------
