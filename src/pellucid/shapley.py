@@ -466,11 +466,13 @@ class CoalitionDesigns:
             cell_design, cell_stratum = np.nonzero(counts)
             chosen, pair_cell = self._balanced_draws(counts[cell_design, cell_stratum], cell_stratum + 1)
             pair_design, pair_stratum = cell_design[pair_cell], cell_stratum[pair_cell]
-            repeated = self._repeats(chosen, pair_design)
+            keys = self._pair_keys(chosen, pair_design)
+            repeated = self._repeats(keys)
             while repeated.any():  # replaces the rare duplicate draws; a handful of passes at most
                 chosen[repeated] = self._random_draws(pair_stratum[repeated] + 1)
-                repeated = self._repeats(chosen, pair_design)
-            self._add_sampled(chosen, pair_design, pair_stratum)
+                keys[repeated] = self._pair_keys(chosen[repeated], pair_design[repeated])
+                repeated = self._repeats(keys)
+            self._add_sampled(chosen, pair_design, pair_stratum, keys)
             self.pairs_sampled += counts
         return slice(start, self.first.shape[0])
 
@@ -480,7 +482,7 @@ class CoalitionDesigns:
         if 2 * (index + 1) == self.n_players:
             candidates = members[members[:, 0]]
         owner = np.full(candidates.shape[0], d)
-        candidates = candidates[~self._repeats(candidates, owner)]
+        candidates = candidates[~self._repeats(self._pair_keys(candidates, owner))]
         n_new = min(n_new, candidates.shape[0])
         chosen = candidates[self._rng.choice(candidates.shape[0], size=n_new, replace=False)]
         self._add_sampled(chosen, np.full(n_new, d), np.full(n_new, index))
@@ -536,9 +538,8 @@ class CoalitionDesigns:
         words = words[:, None] if words.ndim == 1 else words.view(np.int64)
         return np.concatenate([designs[:, None], words], axis=1)
 
-    def _repeats(self, masks: np.ndarray, designs: np.ndarray) -> np.ndarray:
-        """Pairs drawn before in the same design, or equal to an earlier pair of ``masks`` in its design."""
-        keys = self._pair_keys(masks, designs)
+    def _repeats(self, keys: np.ndarray) -> np.ndarray:
+        """Pairs (by :meth:`_pair_keys`) drawn before in their design, or equal to an earlier one of ``keys``."""
         if keys.ndim == 1:  # sorted int64 keys: a binary search against the pairs drawn before
             _, first = np.unique(keys, return_index=True)
             repeated = np.ones(keys.size, dtype=bool)
@@ -558,11 +559,13 @@ class CoalitionDesigns:
         self.shared = np.concatenate([self.shared, members])
         self.shared_stratum = np.concatenate([self.shared_stratum, np.minimum(sizes, self.n_players - sizes) - 1])
 
-    def _add_sampled(self, members: np.ndarray, designs: np.ndarray, strata: np.ndarray) -> None:
+    def _add_sampled(
+        self, members: np.ndarray, designs: np.ndarray, strata: np.ndarray, keys: np.ndarray | None = None
+    ) -> None:
         self.first = np.concatenate([self.first, members])
         self.design = np.concatenate([self.design, designs.astype(np.int64)])
         self.stratum = np.concatenate([self.stratum, strata.astype(np.int64)])
-        keys = np.concatenate([self._keys, self._pair_keys(members, designs)])
+        keys = np.concatenate([self._keys, self._pair_keys(members, designs) if keys is None else keys])
         self._keys = np.sort(keys) if keys.ndim == 1 else keys
 
     # ------------------------------------------------------------------ weights
