@@ -18,11 +18,13 @@ is an estimate. This module holds the pieces every Shapley-based explainer share
 * :func:`solve_designs`: the constrained weighted least squares of every design for many rows and outputs at
   once (batched factorisations), combined over designs, with a standard error per value from the linearised
   estimator (the sampled pairs' influence, stratum by stratum);
-* :func:`solve_shapley_regression`: the same regression for any weighted set of coalitions (no errors);
-* :func:`fill_synthetic`: the synthetic rows (explained values inside a coalition, background outside).
+* :class:`CoalitionPlan` and :func:`solve_shapley_regression`: one game's coalitions as a plain list, and
+  the regression for any weighted set of coalitions (with standard errors when given the plan);
+* :func:`fill_synthetic`: the synthetic rows (explained values inside a coalition, background outside), by a
+  compiled exact select.
 
 All functions are vectorised over coalitions, rows and outputs; loops run over coalition sizes, designs or
-distinct sets of null players only.
+blocks of distinct sets of null players only.
 """
 
 from __future__ import annotations
