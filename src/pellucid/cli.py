@@ -25,6 +25,7 @@ __all__ = ["main", "build_parser", "load_model", "load_table"]
 PLUGINS: dict[str, tuple[str, str]] = {
     "dashboard": ("pellucid.dashboard.cli", "dashboard"),
     "history": ("pellucid.store.cli", "mlflow"),
+    "serve": ("pellucid.serve.cli", "serve"),
 }
 
 METHODS = ("auto", "tree", "linear", "kernel", "deep", "mimic", "lime", "pfi")
