@@ -20,37 +20,73 @@ from pellucid.explainers._tree_shap_numba import (
     shapley_weights,
 )
 
-__all__ = ["PathDependentEngine", "TABLE_BUDGET_BYTES", "ROW_CHUNK_BYTES", "pick_table_leaves", "row_chunks", "n_chunks"]
+__all__ = ["PathDependentEngine", "TABLE_BUDGET_BYTES", "MAX_TABLE_D", "ROW_CHUNK_BYTES", "plan_tables",
+           "row_chunks", "n_chunks", "worth_d", "format_bytes"]
 
 logger = logging.getLogger(__name__)
 
 #: Memory allowed for per-leaf FastTreeSHAP-v2 tables of one model (bytes).
-TABLE_BUDGET_BYTES = 256 * 2**20
+TABLE_BUDGET_BYTES = 128 * 2**20
 #: Largest number of distinct path features for which a leaf gets a table (2**16 values).
 MAX_TABLE_D = 16
+#: A leaf with d path features gets a table once TABLE_PAYBACK * 2**d <= d * rows explained: building it
+#: costs about 3d per entry, and it saves about 0.4 d**2 per row over the v1 recurrence.
+TABLE_PAYBACK = 8
+#: Output rows explained together, tree by tree (bytes of output; keeps them in the L2 cache).
+BLOCK_BYTES = 128 * 2**10
 #: Target size of one chunk of output rows (bytes), bounding temporary memory.
 ROW_CHUNK_BYTES = 64 * 2**20
 
 
-def pick_table_leaves(leaf_d: np.ndarray, bytes_per_entry: int, entries_per_pattern: int, budget: int,
-                      max_d: int) -> tuple[np.ndarray, int]:
-    """Give tables to the leaves with the fewest path features while the budget allows.
+def format_bytes(n_bytes: float) -> str:
+    """``"12.3 MiB"`` / ``"40 KiB"``: sizes for notes."""
+    return f"{n_bytes / 2**20:.1f} MiB" if n_bytes >= 2**20 else f"{n_bytes / 2**10:.0f} KiB"
+
+
+def worth_d(n_rows: int) -> int:
+    """Largest number of path features whose 2^d table pays for itself over ``n_rows`` rows."""
+    d = 0
+    while d < 62 and TABLE_PAYBACK * 2 ** (d + 1) <= (d + 1) * n_rows:
+        d += 1
+    return d
+
+
+def plan_tables(leaf_d: np.ndarray, max_d: int, budget_bytes: int,
+                existing: tuple[np.ndarray, np.ndarray, int] | None = None) -> tuple[np.ndarray, np.ndarray, int]:
+    """Decide which leaves get a table, and which kind.
+
+    Leaves with at most ``max_d`` path features get a compact table (``2^d`` values of G), fewest features
+    first, while the budget allows; half of what budget is left upgrades the smallest of them to expanded tables
+    (``d * 2^d`` ready-made SHAP values, no arithmetic per row). Leaves that already have a table
+    (``existing = (table_start, table_kind, n_entries)``) keep it; new tables go after them.
 
     Returns
     -------
-    (ndarray of shape (n_nodes,), int)
-        ``table_start`` (-1 for nodes without a table) and the number of table entries.
+    (ndarray of shape (n_nodes,), ndarray of shape (n_nodes,), int)
+        ``table_start`` (-1 without a table), ``table_kind`` (0 none, 1 compact, 2 expanded) and the total
+        number of float64 entries.
     """
-    leaves = np.flatnonzero(leaf_d >= 0)
+    if existing is None:
+        existing = (np.full(len(leaf_d), -1, np.int64), np.zeros(len(leaf_d), np.int8), 0)
+    old_start, old_kind, old_entries = existing
+    leaves = np.flatnonzero((leaf_d > 0) & (old_kind == 0))
     depth = leaf_d[leaves].astype(np.int64)
-    sizes = entries_per_pattern * (np.int64(1) << np.minimum(depth, 62))
     order = np.argsort(depth, kind="stable")
-    cumulative = np.cumsum(sizes[order]) * bytes_per_entry
-    chosen = order[(cumulative <= budget) & (depth[order] <= max_d)]
-    table_start = np.full(len(leaf_d), -1, np.int64)
-    starts = np.concatenate([[0], np.cumsum(sizes[chosen])[:-1]]).astype(np.int64)
-    table_start[leaves[chosen]] = starts
-    return table_start, int(sizes[chosen].sum())
+    leaves, depth = leaves[order], depth[order]
+    budget = budget_bytes - old_entries * 8
+    compact = 1 << np.minimum(depth, 62)
+    chosen = (np.cumsum(compact) * 8 <= budget) & (depth <= max_d)
+    left = budget - int(compact[chosen].sum()) * 8
+    extra = np.where(chosen, (depth - 1) * compact, 0)
+    upgraded = chosen & (np.cumsum(extra) * 8 <= left // 2)  # keep room for later, larger leaves
+    kind = old_kind.copy()
+    kind[leaves[chosen]] = 1
+    kind[leaves[upgraded]] = 2
+    sizes = np.zeros(len(leaf_d), np.int64)
+    sizes[leaves[chosen]] = compact[chosen]
+    sizes[leaves[upgraded]] = (depth * compact)[upgraded]
+    table_start = np.where(sizes > 0, old_entries + np.cumsum(sizes) - sizes, old_start).astype(np.int64)
+    return table_start, kind, old_entries + int(sizes.sum())
 
 
 def n_chunks(n_rows: int) -> int:
@@ -72,30 +108,43 @@ class PathDependentEngine:
     Parameters
     ----------
     ensemble : TreeEnsemble
-    table_budget_bytes : int
-        Memory for FastTreeSHAP-v2 tables; leaves beyond it use the v1 recurrence.
+    table_budget_bytes : int, optional
+        Memory for FastTreeSHAP-v2 tables (default ``TABLE_BUDGET_BYTES``); leaves beyond it use the v1
+        recurrence, as do leaves whose table would cost more to build than it saves for the rows explained.
     """
 
-    def __init__(self, ensemble: TreeEnsemble, *, table_budget_bytes: int = TABLE_BUDGET_BYTES) -> None:
+    def __init__(self, ensemble: TreeEnsemble, *, table_budget_bytes: int | None = None) -> None:
         self.ensemble = ensemble
-        self.table_budget_bytes = table_budget_bytes
-        self.notes: list[str] = []
+        self.table_budget_bytes = TABLE_BUDGET_BYTES if table_budget_bytes is None else table_budget_bytes
+        self.rows_explained = 0
         self._layout: dict[str, np.ndarray] | None = None
         self._tables: tuple[np.ndarray, np.ndarray] | None = None
+        self._table_d = -1
+        self._n_entries = 0
+        self._note = ""
+
+    @property
+    def notes(self) -> list[str]:
+        """How the last call computed its values (tables or the v1 recurrence)."""
+        return [self._note] if self._note else []
 
     # ------------------------------------------------------------------ precomputation
     @property
     def layout(self) -> dict[str, np.ndarray]:
         """Per-node path facts (see :func:`path_layout`), computed once."""
         if self._layout is None:
-            layout = path_layout(self.ensemble, self.ensemble.max_depth)
+            e = self.ensemble
+            layout = path_layout(e, e.max_depth)
             max_d = int(layout["leaf_d"].max(initial=0))
             layout["w1"] = shapley_weights(max_d)
             layout["w2"] = interaction_weights(max_d)
             layout["max_d"] = np.int64(max_d)
-            e = self.ensemble
             layout["tree_max_d"] = np.maximum.reduceat(layout["leaf_d"], e.tree_start[:-1]).astype(np.int32)
             layout["max_tree_nodes"] = np.int64(np.diff(e.tree_start).max())
+            # the one output a leaf adds to (its tree's output, or 0 for single-output models), else -1
+            tree_of_node = np.repeat(np.arange(e.n_trees), np.diff(e.tree_start))
+            single = e.tree_output[tree_of_node] if e.n_outputs > 1 else np.zeros(e.n_nodes, np.int32)
+            layout["leaf_output"] = np.ascontiguousarray(single, dtype=np.int32)
             self._layout = layout
         return self._layout
 
@@ -104,40 +153,62 @@ class PathDependentEngine:
         e = self.ensemble
         return e.base_offset + e.value[e.tree_start[:-1]].sum(axis=0)
 
-    def _ensure_tables(self) -> tuple[np.ndarray, np.ndarray]:
-        if self._tables is None:
-            layout = self.layout
-            leaf_d = layout["leaf_d"]
-            table_start, n_entries = pick_table_leaves(leaf_d, 8, 1, self.table_budget_bytes, MAX_TABLE_D)
-            table = np.zeros(max(n_entries, 1))
-            leaves = np.flatnonzero(table_start >= 0)
-            fill_path_tables(leaves, leaf_d, layout["path_start"], layout["path_zero"], table_start, table,
-                             layout["w1"])
-            n_leaves = int((leaf_d >= 0).sum())
-            if len(leaves) == n_leaves:
-                note = (f"FastTreeSHAP-v2 path tables for all {n_leaves} leaves "
-                        f"({n_entries * 8 / 2**20:.1f} MiB)")
-            else:
-                deepest = int(leaf_d.max())
-                note = (f"FastTreeSHAP-v2 path tables for {len(leaves)} of {n_leaves} leaves "
-                        f"({n_entries * 8 / 2**20:.1f} MiB); the other {n_leaves - len(leaves)} leaves (paths with "
-                        f"up to {deepest} distinct features, whose 2^d tables would exceed the "
-                        f"{self.table_budget_bytes / 2**20:.0f} MiB budget) use the v1 recurrence")
-            self.notes.append(note)
-            logger.info(note)
-            self._tables = (table_start, table)
+    def _ensure_tables(self, n_rows: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Tables for the leaves that repay them over all rows explained so far (added to as that grows)."""
+        layout = self.layout
+        leaf_d = layout["leaf_d"]
+        self.rows_explained += n_rows
+        cut = min(worth_d(self.rows_explained), MAX_TABLE_D)
+        if self._tables is None or cut > self._table_d:
+            existing = None
+            if self._tables is not None:
+                existing = (self._tables[0], self._tables[1], self._n_entries)
+            table_start, table_kind, n_entries = plan_tables(leaf_d, cut, self.table_budget_bytes, existing)
+            old = self._tables[2][:self._n_entries] if self._tables is not None else np.zeros(0)
+            table = np.concatenate([old, np.zeros(max(n_entries - len(old), 1))])
+            new = (table_kind > 0) & (table_start >= len(old))
+            fill_path_tables(np.flatnonzero(new), leaf_d, layout["path_start"], layout["path_zero"], table_start,
+                             table_kind, table, layout["w1"], self.ensemble.value, layout["leaf_output"])
+            self._tables, self._table_d, self._n_entries = (table_start, table_kind, table), cut, n_entries
+            self._note = self._describe_tables(leaf_d, table_kind, n_entries, cut)
+            logger.info(self._note)
         return self._tables
+
+    def _describe_tables(self, leaf_d: np.ndarray, table_kind: np.ndarray, n_entries: int, cut: int) -> str:
+        leaves = leaf_d > 0
+        n_leaves = int(leaves.sum())
+        tabled = int((table_kind > 0).sum())
+        size = format_bytes(n_entries * 8)
+        if tabled == n_leaves:
+            return f"FastTreeSHAP-v2 path tables for all {n_leaves} leaves ({size})"
+        deferred = int((leaves & (leaf_d > cut) & (leaf_d <= MAX_TABLE_D)).sum())
+        too_big = n_leaves - tabled - deferred
+        reasons = []
+        if too_big:
+            reasons.append(
+                f"{too_big} with paths of up to {int(leaf_d.max())} distinct features, whose 2^d tables would not "
+                f"fit in memory (at most {MAX_TABLE_D} features, {format_bytes(self.table_budget_bytes)})"
+            )
+        if deferred:
+            reasons.append(
+                f"{deferred} whose tables would not repay their cost over the {self.rows_explained} rows explained "
+                "so far"
+            )
+        return (f"FastTreeSHAP-v2 path tables for {tabled} of {n_leaves} leaves ({size}); the other "
+                f"{n_leaves - tabled} leaves use the v1 recurrence: " + "; ".join(reasons))
 
     # ------------------------------------------------------------------ values
     def _common_args(self) -> tuple:
         e = self.ensemble
         layout = self.layout
-        return (*e.node_arrays(), e.value, e.tree_start, e.tree_output, layout["tree_max_d"], layout["slot_code"],
-                layout["leaf_d"], layout["path_start"], layout["path_feature"], layout["path_zero"])
+        paths = (layout["slot_code"], layout["leaf_d"], layout["path_start"], layout["path_feature"],
+                 layout["path_zero"])
+        return e.node_arrays(), e.value, e.tree_start, e.tree_output, layout["tree_max_d"], paths
 
-    def _sizes(self) -> tuple[int, int, int]:
+    def _sizes(self, bytes_per_row: int) -> tuple[int, int, int, int]:
         layout = self.layout
-        return self.ensemble.max_depth, int(layout["max_d"]), int(layout["max_tree_nodes"])
+        block = int(np.clip(BLOCK_BYTES // max(bytes_per_row, 1), 4, 1024))
+        return self.ensemble.max_depth, int(layout["max_d"]), int(layout["max_tree_nodes"]), block
 
     def shap_values(self, X: np.ndarray) -> np.ndarray:
         """SHAP values, ndarray of shape (n_rows, n_features, n_outputs), in the ensemble's output space.
@@ -148,11 +219,12 @@ class PathDependentEngine:
         """
         e = self.ensemble
         rows = e.cast_rows(X)
-        table_start, table = self._ensure_tables()
+        table_start, table_kind, table = self._ensure_tables(rows.shape[0])
         phi = np.zeros((rows.shape[0], e.n_features, e.n_outputs))
         for start, stop in row_chunks(rows.shape[0], e.n_features * e.n_outputs * 8):
             shap_path_dependent(rows[start:stop], phi[start:stop], n_chunks(stop - start), *self._common_args(),
-                                table_start, table, self.layout["w1"], *self._sizes())
+                                (table_start, table_kind, table, self.layout["leaf_output"]), self.layout["w1"],
+                                self._sizes(e.n_features * e.n_outputs * 8))
         return phi
 
     def interaction_values(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -169,5 +241,5 @@ class PathDependentEngine:
         inter = np.zeros((rows.shape[0], m, m, k))
         for start, stop in row_chunks(rows.shape[0], m * m * k * 8):
             shap_interactions(rows[start:stop], phi[start:stop], inter[start:stop], n_chunks(stop - start),
-                              *self._common_args(), self.layout["w1"], self.layout["w2"], *self._sizes())
+                              *self._common_args(), self.layout["w1"], self.layout["w2"], self._sizes(m * m * k * 8))
         return phi, inter

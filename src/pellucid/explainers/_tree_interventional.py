@@ -27,7 +27,7 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from pellucid.explainers._tree_engine import n_chunks, row_chunks
+from pellucid.explainers._tree_engine import BLOCK_BYTES, format_bytes, n_chunks, row_chunks
 from pellucid.explainers._tree_ensemble import TreeEnsemble
 from pellucid.explainers._tree_shap_numba import goes_left, path_layout
 
@@ -68,17 +68,11 @@ def _scan_patterns(x, first, last, children_left, children_right, feature, thres
         pattern = patterns[node - first]
         code = slot_code[node]
         bit = np.int64(1) << (code >> 1)
-        gl = goes_left(x[feature[node]], node, threshold, flags, cat_start, cat_len, cat_bits)
-        if code & 1:
-            on, off = pattern | bit, pattern
-        else:
-            on, off = pattern, pattern & ~bit
-        if gl:
-            patterns[left - first] = on
-            patterns[children_right[node] - first] = off
-        else:
-            patterns[left - first] = off
-            patterns[children_right[node] - first] = on
+        go = -np.int64(goes_left(x[feature[node]], node, threshold, flags, cat_start, cat_len, cat_bits))
+        on = pattern | (bit & -np.int64(code & 1))
+        off = pattern & ~bit
+        patterns[left - first] = (on & go) | (off & ~go)
+        patterns[children_right[node] - first] = (off & go) | (on & ~go)
 
 
 @njit(cache=True, nogil=True, parallel=True)
@@ -253,10 +247,17 @@ def _tree_pairs(x, z, weight, phi_row, root, k_only, children_left, children_rig
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def shap_interventional(X, phi, n_chunks, B, weights, tree_has_table, children_left, children_right, feature,
-                        threshold, flags, cat_start, cat_len, cat_bits, value, tree_start, tree_output, slot_code,
-                        leaf_d, path_start, path_feature, table_start, tables, wx, wz, max_depth, max_tree_nodes):
-    """Add interventional SHAP values of each row of X (against background B with weights) into phi."""
+def shap_interventional(X, phi, n_chunks, block, B, weights, tree_has_table, nodes, value, tree_start, tree_output,
+                        paths, tables, wx, wz, max_depth, max_tree_nodes):
+    """Add interventional SHAP values of each row of X (against background B with weights) into phi.
+
+    ``nodes = (children_left, children_right, feature, threshold, flags, cat_start, cat_len, cat_bits)``,
+    ``paths = (slot_code, leaf_d, path_start, path_feature)``, ``tables = (table_start, table)``. Rows run in
+    ``n_chunks`` parallel chunks, each in blocks of ``block`` rows explained tree by tree.
+    """
+    children_left, children_right, feature, threshold, flags, cat_start, cat_len, cat_bits = nodes
+    slot_code, leaf_d, path_start, path_feature = paths
+    table_start, table = tables
     n_rows = X.shape[0]
     n_trees = len(tree_start) - 1
     n_features = X.shape[1]
@@ -269,20 +270,23 @@ def shap_interventional(X, phi, n_chunks, B, weights, tree_has_table, children_l
         stack_node = np.zeros(cap, np.int64)
         stack_feature = np.zeros(cap, np.int64)
         stack_side = np.zeros(cap, np.int8)
-        for row in range(c * n_rows // n_chunks, (c + 1) * n_rows // n_chunks):
-            x = X[row]
-            phi_row = phi[row]
+        lo = c * n_rows // n_chunks
+        hi = (c + 1) * n_rows // n_chunks
+        for block_start in range(lo, hi, block):
+            block_end = min(block_start + block, hi)
             for t in range(n_trees):
-                if tree_has_table[t]:
-                    _tree_from_tables(x, phi_row, tree_start[t], tree_start[t + 1], tree_output[t], children_left,
-                                      children_right, feature, threshold, flags, cat_start, cat_len, cat_bits,
-                                      value, slot_code, leaf_d, path_start, path_feature, table_start, tables,
-                                      patterns)
-                else:
-                    for r in range(B.shape[0]):
-                        _tree_pairs(x, B[r], weights[r], phi_row, tree_start[t], tree_output[t], children_left,
-                                    children_right, feature, threshold, flags, cat_start, cat_len, cat_bits, value,
-                                    wx, wz, side_of, decided, decided_side, stack_node, stack_feature, stack_side)
+                for row in range(block_start, block_end):
+                    if tree_has_table[t]:
+                        _tree_from_tables(X[row], phi[row], tree_start[t], tree_start[t + 1], tree_output[t],
+                                          children_left, children_right, feature, threshold, flags, cat_start,
+                                          cat_len, cat_bits, value, slot_code, leaf_d, path_start, path_feature,
+                                          table_start, table, patterns)
+                    else:
+                        for r in range(B.shape[0]):
+                            _tree_pairs(X[row], B[r], weights[r], phi[row], tree_start[t], tree_output[t],
+                                        children_left, children_right, feature, threshold, flags, cat_start, cat_len,
+                                        cat_bits, value, wx, wz, side_of, decided, decided_side, stack_node,
+                                        stack_feature, stack_side)
 
 
 # ---------------------------------------------------------------------------------------------- engine
@@ -340,10 +344,10 @@ class InterventionalEngine:
         self._arrays = (has_table, layout, table_start, tables, wx, wz, max_tree_nodes)
         if len(chosen) == e.n_trees:
             note = (f"interventional TreeSHAP with background tables for all {e.n_trees} trees "
-                    f"({tables.nbytes / 2**20:.1f} MiB): the cost per row does not grow with the background")
+                    f"({format_bytes(tables.nbytes)}): the cost per row does not grow with the background")
         else:
             note = (f"interventional TreeSHAP with background tables for {len(chosen)} of {e.n_trees} trees "
-                    f"({tables.nbytes / 2**20:.1f} MiB); the other {e.n_trees - len(chosen)} trees (paths with up to "
+                    f"({format_bytes(tables.nbytes)}); the other {e.n_trees - len(chosen)} trees (paths with up to "
                     f"{int(tree_max_d.max())} distinct features) walk each of the {len(self.weights)} background "
                     "rows")
         self.notes.append(note)
@@ -360,9 +364,11 @@ class InterventionalEngine:
         rows = e.cast_rows(X)
         has_table, layout, table_start, tables, wx, wz, max_tree_nodes = self._arrays
         phi = np.zeros((rows.shape[0], e.n_features, e.n_outputs))
-        for start, stop in row_chunks(rows.shape[0], e.n_features * e.n_outputs * 8):
-            shap_interventional(rows[start:stop], phi[start:stop], n_chunks(stop - start), self.background,
-                                self.weights, has_table, *e.node_arrays(), e.value, e.tree_start, e.tree_output,
-                                layout["slot_code"], layout["leaf_d"], layout["path_start"], layout["path_feature"],
-                                table_start, tables, wx, wz, e.max_depth, max_tree_nodes)
+        bytes_per_row = e.n_features * e.n_outputs * 8
+        block = int(np.clip(BLOCK_BYTES // bytes_per_row, 4, 1024))
+        paths = (layout["slot_code"], layout["leaf_d"], layout["path_start"], layout["path_feature"])
+        for start, stop in row_chunks(rows.shape[0], bytes_per_row):
+            shap_interventional(rows[start:stop], phi[start:stop], n_chunks(stop - start), block, self.background,
+                                self.weights, has_table, e.node_arrays(), e.value, e.tree_start, e.tree_output, paths,
+                                (table_start, tables), wx, wz, e.max_depth, max_tree_nodes)
         return phi

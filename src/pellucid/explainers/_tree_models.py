@@ -128,7 +128,8 @@ def xgboost_iteration_range(model: Any) -> tuple[int, int]:
 
 def _describe_lightgbm(model: Any, family: str) -> TreeModelInfo:
     booster = lightgbm_booster(model)
-    objective = str(booster.dump_model(num_iteration=None)["objective"]) if booster.num_trees() else "regression"
+    # the dump's header names the objective; one iteration keeps it cheap for large models
+    objective = str(booster.dump_model(num_iteration=1)["objective"]) if booster.num_trees() else "regression"
     name = objective.split(" ")[0]
     n_features = booster.num_feature()
     if hasattr(model, "classes_") and type(model).__name__ != "Booster" and name != "regression":
@@ -168,10 +169,11 @@ def _describe_catboost(model: Any, family: str) -> TreeModelInfo:
     n_features = len(model.feature_names_)
     name = type(model).__name__
     if name == "CatBoostClassifier" or loss in ("Logloss", "CrossEntropy", "MultiClass", "MultiClassOneVsAll"):
-        classes = _classes_of(model) if getattr(model, "classes_", None) is not None else None
-        if classes is None:
-            classes = [0, 1] if loss in ("Logloss", "CrossEntropy") else list(range(model.get_tree_leaf_counts().size))
-        return _classification(family, classes, n_features, boosted=True, native=True)
+        classes = getattr(model, "classes_", None)
+        if classes is None or len(classes) == 0:
+            n_raw = np.shape(model.predict(np.zeros((1, n_features)), prediction_type="RawFormulaVal"))
+            classes = list(range(n_raw[-1] if len(n_raw) == 2 else 2))
+        return _classification(family, list(np.asarray(classes).tolist()), n_features, boosted=True, native=True)
     if loss.startswith("Multi") or loss == "MultiRMSE":
         raise ModelInterfaceError(f"CatBoost models with loss {loss!r} are not supported; fit one model per target")
     return _regression(family, n_features, loss.split(":")[0], native=True)
@@ -193,6 +195,14 @@ def describe_model(model: Any, family: str) -> TreeModelInfo:
     return _regression(family, n_features, loss, native=False)
 
 
+def _dmatrix(model_input: Any) -> Any:
+    xgboost = require("xgboost", "xgboost")
+    if isinstance(model_input, xgboost.DMatrix):
+        return model_input
+    # DataFrames may hold category columns, which XGBoost reads only when asked to
+    return xgboost.DMatrix(model_input, enable_categorical=hasattr(model_input, "dtypes"))
+
+
 def _catboost_pool(model: Any, model_input: Any) -> Any:
     catboost = require("catboost", "catboost")
     if isinstance(model_input, catboost.Pool):
@@ -211,17 +221,20 @@ def raw_output(model: Any, info: TreeModelInfo, model_input: Any) -> np.ndarray:
     family = info.family
     if family == "sklearn_forest_classifier":
         out = model.predict_proba(model_input)
-    elif family in ("sklearn_gb_classifier", "sklearn_hgb_classifier"):
+    elif family == "sklearn_hgb_classifier":
+        out = model._raw_predict(model_input, n_threads=1)
+        out = out[:, 0] if out.shape[1] == 1 else out
+    elif family == "sklearn_gb_classifier":
         out = model.decision_function(model_input)
     elif family == "sklearn_hgb_regressor":
-        out = model._raw_predict(model_input)
+        # single-threaded: its one OpenMP region per tree stalls behind numba's spinning workers otherwise
+        out = model._raw_predict(model_input, n_threads=1)
     elif family.startswith("sklearn"):
         out = model.predict(model_input)
     elif family == "lightgbm":
         out = lightgbm_booster(model).predict(model_input, raw_score=True)
     elif family == "xgboost":
-        xgboost = require("xgboost", "xgboost")
-        out = xgboost_booster(model).predict(xgboost.DMatrix(model_input), output_margin=True,
+        out = xgboost_booster(model).predict(_dmatrix(model_input), output_margin=True,
                                              iteration_range=xgboost_iteration_range(model), validate_features=False)
     else:
         out = model.predict(_catboost_pool(model, model_input), prediction_type="RawFormulaVal")
@@ -250,8 +263,7 @@ def native_shap(model: Any, info: TreeModelInfo, model_input: Any, n_rows: int) 
         out = lightgbm_booster(model).predict(model_input, pred_contrib=True)
         return _split_bias(np.asarray(out).reshape(n_rows, info.n_tree_outputs, m + 1), n_rows, m)
     if info.family == "xgboost":
-        xgboost = require("xgboost", "xgboost")
-        out = xgboost_booster(model).predict(xgboost.DMatrix(model_input), pred_contribs=True,
+        out = xgboost_booster(model).predict(_dmatrix(model_input), pred_contribs=True,
                                              iteration_range=xgboost_iteration_range(model), validate_features=False)
         return _split_bias(out, n_rows, m)
     out = model.get_feature_importance(_catboost_pool(model, model_input), type="ShapValues")
@@ -262,8 +274,7 @@ def native_interactions(model: Any, info: TreeModelInfo, model_input: Any, n_row
     """SHAP interaction values from XGBoost or CatBoost, ndarray of shape (n_rows, m, m, n_tree_outputs)."""
     m = info.n_features
     if info.family == "xgboost":
-        xgboost = require("xgboost", "xgboost")
-        out = xgboost_booster(model).predict(xgboost.DMatrix(model_input), pred_interactions=True,
+        out = xgboost_booster(model).predict(_dmatrix(model_input), pred_interactions=True,
                                              iteration_range=xgboost_iteration_range(model), validate_features=False)
     else:
         out = model.get_feature_importance(_catboost_pool(model, model_input), type="ShapInteractionValues")

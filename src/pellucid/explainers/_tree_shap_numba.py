@@ -234,43 +234,82 @@ def interaction_weights(max_d: int) -> np.ndarray:
     return w
 
 
+@njit(cache=True, nogil=True)
+def _fill_g(zero, d, w1, g):
+    """g[B] = G(B) = sum_{S subset of B} w(|S|, d) prod_{j in B \\ S} z_j for every bit pattern B of d bits."""
+    # level l decides bit d-1-l; polys[l] = prod over decided bits in the pattern of (z + t)
+    polys = np.zeros((d + 1, d + 2))
+    polys[0, 0] = 1.0
+    for pattern in range(1 << d):
+        first = 0
+        if pattern > 0:
+            low = 0
+            while not (pattern >> low) & 1:
+                low += 1
+            first = d - 1 - low
+        for level in range(first, d):
+            bit = d - 1 - level
+            if (pattern >> bit) & 1:
+                z = zero[bit]
+                polys[level + 1, 0] = z * polys[level, 0]
+                for u in range(1, level + 2):
+                    polys[level + 1, u] = z * polys[level, u] + polys[level, u - 1]
+            else:
+                for u in range(level + 2):
+                    polys[level + 1, u] = polys[level, u]
+        total = 0.0
+        for u in range(d):
+            total += w1[d, u] * polys[d, u]
+        g[pattern] = total
+
+
 @njit(cache=True, parallel=True)
-def fill_path_tables(leaves, leaf_d, path_start, path_zero, table_start, table, w1):
-    """For each leaf with a table: ``table[start + B] = G(B)`` for every subset bit pattern B of its path."""
+def fill_path_tables(leaves, leaf_d, path_start, path_zero, table_start, table_kind, table, w1, value, leaf_output):
+    """Fill each leaf's table.
+
+    ``table_kind`` 1 (compact): ``table[start + A] = G(A)`` for every bit pattern A of the path's features.
+    ``table_kind`` 2 (expanded): ``table[start + A * d + s]`` = the SHAP value of path feature s for pattern A
+    (times the leaf value when the leaf adds to one output, ``leaf_output >= 0``).
+    """
     for i in prange(len(leaves)):
         node = leaves[i]
-        start = table_start[node]
-        if start < 0:
+        kind = table_kind[node]
+        if kind == 0:
             continue
         d = leaf_d[node]
+        size = 1 << d
+        start = table_start[node]
         zero = path_zero[path_start[node]:path_start[node] + d]
-        # level l decides bit d-1-l; polys[l] = prod over decided bits in the pattern of (z + t)
-        polys = np.zeros((d + 1, d + 2))
-        polys[0, 0] = 1.0
-        for pattern in range(1 << d):
-            first = 0
-            if pattern > 0:
-                low = 0
-                while not (pattern >> low) & 1:
-                    low += 1
-                first = d - 1 - low
-            for level in range(first, d):
-                bit = d - 1 - level
-                if (pattern >> bit) & 1:
-                    z = zero[bit]
-                    polys[level + 1, 0] = z * polys[level, 0]
-                    for u in range(1, level + 2):
-                        polys[level + 1, u] = z * polys[level, u] + polys[level, u - 1]
+        if kind == 1:
+            _fill_g(zero, d, w1, table[start:start + size])
+            continue
+        g = np.empty(size)
+        _fill_g(zero, d, w1, g)
+        # zc[A] = product of z over the path features not in A
+        zc = np.empty(size)
+        zc[size - 1] = 1.0
+        for pattern in range(size - 2, -1, -1):
+            low = 0
+            while (pattern >> low) & 1:
+                low += 1
+            zc[pattern] = zc[pattern | (1 << low)] * zero[low]
+        k = leaf_output[node]
+        scale = value[node, k] if k >= 0 else 1.0
+        for pattern in range(size):
+            out_coef = -zc[pattern] * g[pattern] * scale
+            for s in range(d):
+                if (pattern >> s) & 1:
+                    table[start + pattern * d + s] = (1.0 - zero[s]) * zc[pattern] * g[pattern ^ (1 << s)] * scale
                 else:
-                    for u in range(level + 2):
-                        polys[level + 1, u] = polys[level, u]
-            g = 0.0
-            for u in range(d):
-                g += w1[d, u] * polys[d, u]
-            table[start + pattern] = g
+                    table[start + pattern * d + s] = out_coef
 
 
 # ---------------------------------------------------------------------------------------------- leaf maths
+# Kernels take grouped tuples (numba cannot inline calls of more than 30 arguments):
+#   nodes   = (children_left, children_right, feature, threshold, flags, cat_start, cat_len, cat_bits)
+#   paths   = (slot_code, leaf_d, path_start, path_feature, path_zero)
+#   tables  = (table_start, table_kind, table, leaf_output)
+#   scratch = (ones, patterns, stack_node, stack_slot, stack_val, poly, quotient)
 @njit(cache=True, nogil=True, inline="always")
 def _add(phi_row, f, coef, value, node, k_only):
     if k_only >= 0:
@@ -311,25 +350,35 @@ def _weighted_quotient(poly, a, z, w):
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _leaf_from_table(phi_row, node, d, pattern, value, k_only, path_start, path_feature, path_zero, table_start,
-                     table):
+def _leaf_from_table(phi_row, node, d, pattern, value, k_only, paths, tables):
+    path_start, path_feature, path_zero = paths[2], paths[3], paths[4]
+    table_start, table_kind, table, leaf_output = tables
     start = path_start[node]
     ts = table_start[node]
+    if table_kind[node] == 2:
+        base = ts + pattern * d
+        k = leaf_output[node]
+        if k >= 0:
+            for s in range(d):
+                phi_row[path_feature[start + s], k] += table[base + s]
+        else:
+            for s in range(d):
+                _add(phi_row, path_feature[start + s], table[base + s], value, node, k_only)
+        return
     zc = 1.0
     for s in range(d):
-        if not (pattern >> s) & 1:
-            zc *= path_zero[start + s]
-    g_all = table[ts + pattern]
+        z = path_zero[start + s]
+        zc *= z + ((pattern >> s) & 1) * (1.0 - z)
+    out_coef = -zc * table[ts + pattern]
     for s in range(d):
-        if (pattern >> s) & 1:
-            coef = (1.0 - path_zero[start + s]) * zc * table[ts + (pattern ^ (1 << s))]
-        else:
-            coef = -zc * g_all
-        _add(phi_row, path_feature[start + s], coef, value, node, k_only)
+        on = (pattern >> s) & 1
+        in_coef = (1.0 - path_zero[start + s]) * zc * table[ts + (pattern ^ (1 << s))]
+        _add(phi_row, path_feature[start + s], in_coef if on else out_coef, value, node, k_only)
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _leaf_direct(phi_row, node, d, ones, value, k_only, path_start, path_feature, path_zero, w1, poly):
+def _leaf_direct(phi_row, node, d, ones, value, k_only, paths, w1, poly):
+    path_start, path_feature, path_zero = paths[2], paths[3], paths[4]
     start = path_start[node]
     a, zc = _path_poly(ones, path_zero, start, d, poly)
     wd = w1[d]
@@ -357,8 +406,8 @@ def _add_pair(inter_row, fi, fj, coef, value, node, k_only):
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _leaf_interactions(phi_row, inter_row, node, d, ones, value, k_only, path_start, path_feature, path_zero,
-                       w1, w2, poly, quotient):
+def _leaf_interactions(phi_row, inter_row, node, d, ones, value, k_only, paths, w1, w2, poly, quotient):
+    path_start, path_feature, path_zero = paths[2], paths[3], paths[4]
     start = path_start[node]
     a, zc = _path_poly(ones, path_zero, start, d, poly)
     w1d = w1[d]
@@ -400,31 +449,32 @@ def _leaf_interactions(phi_row, inter_row, node, d, ones, value, k_only, path_st
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _leaf(phi_row, inter_row, node, d, pattern, ones, use_pattern, value, k_only, path_start, path_feature,
-          path_zero, table_start, table, w1, w2, poly, quotient, interactions):
+def _leaf(phi_row, inter_row, node, d, pattern, use_pattern, value, k_only, paths, tables, w1, w2, scratch,
+          interactions):
+    ones, poly, quotient = scratch[0], scratch[5], scratch[6]
     if use_pattern:
-        if not interactions and table_start[node] >= 0:
-            _leaf_from_table(phi_row, node, d, pattern, value, k_only, path_start, path_feature, path_zero,
-                             table_start, table)
+        if not interactions and tables[1][node] != 0:
+            _leaf_from_table(phi_row, node, d, pattern, value, k_only, paths, tables)
             return
         for s in range(d):
             ones[s] = (pattern >> s) & 1
     if interactions:
-        _leaf_interactions(phi_row, inter_row, node, d, ones, value, k_only, path_start, path_feature, path_zero,
-                           w1, w2, poly, quotient)
+        _leaf_interactions(phi_row, inter_row, node, d, ones, value, k_only, paths, w1, w2, poly, quotient)
     else:
-        _leaf_direct(phi_row, node, d, ones, value, k_only, path_start, path_feature, path_zero, w1, poly)
+        _leaf_direct(phi_row, node, d, ones, value, k_only, paths, w1, poly)
 
 
 # ---------------------------------------------------------------------------------------------- tree walks
 @njit(cache=True, nogil=True, inline="always")
-def _tree_scan(x, phi_row, inter_row, first, last, k_only, children_left, children_right, feature, threshold,
-               flags, cat_start, cat_len, cat_bits, value, slot_code, leaf_d, path_start, path_feature, path_zero,
-               table_start, table, w1, w2, patterns, ones, poly, quotient, interactions):
+def _tree_scan(x, phi_row, inter_row, first, last, k_only, nodes, value, paths, tables, w1, w2, scratch,
+               interactions):
     """One tree, nodes in index order (parents before children), carrying each node's bit pattern of o flags.
 
     Valid when every path has at most 62 distinct features.
     """
+    children_left, children_right, feature, threshold, flags, cat_start, cat_len, cat_bits = nodes
+    slot_code, leaf_d = paths[0], paths[1]
+    patterns = scratch[1]
     patterns[0] = 0
     for node in range(first, last):
         pattern = patterns[node - first]
@@ -432,29 +482,26 @@ def _tree_scan(x, phi_row, inter_row, first, last, k_only, children_left, childr
         if left >= 0:
             code = slot_code[node]
             bit = np.int64(1) << (code >> 1)
-            gl = goes_left(x[feature[node]], node, threshold, flags, cat_start, cat_len, cat_bits)
-            if code & 1:
-                on, off = pattern | bit, pattern
-            else:
-                on, off = pattern, pattern & ~bit
-            if gl:
-                patterns[left - first] = on
-                patterns[children_right[node] - first] = off
-            else:
-                patterns[left - first] = off
-                patterns[children_right[node] - first] = on
+            # branch-free: the split direction is data, not control flow (it is unpredictable)
+            go = -np.int64(goes_left(x[feature[node]], node, threshold, flags, cat_start, cat_len, cat_bits))
+            # a new feature's bit starts at 1 on the row's side; a repeated one keeps its value there
+            on = pattern | (bit & -np.int64(code & 1))
+            off = pattern & ~bit
+            patterns[left - first] = (on & go) | (off & ~go)
+            patterns[children_right[node] - first] = (off & go) | (on & ~go)
         else:
             d = leaf_d[node]
             if d > 0:
-                _leaf(phi_row, inter_row, node, d, pattern, ones, True, value, k_only, path_start, path_feature,
-                      path_zero, table_start, table, w1, w2, poly, quotient, interactions)
+                _leaf(phi_row, inter_row, node, d, pattern, True, value, k_only, paths, tables, w1, w2, scratch,
+                      interactions)
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _tree_walk(x, phi_row, inter_row, root, k_only, children_left, children_right, feature, threshold, flags,
-               cat_start, cat_len, cat_bits, value, slot_code, leaf_d, path_start, path_feature, path_zero,
-               table_start, table, w1, w2, ones, stack_node, stack_slot, stack_val, poly, quotient, interactions):
+def _tree_walk(x, phi_row, inter_row, root, k_only, nodes, value, paths, tables, w1, w2, scratch, interactions):
     """One tree, depth first with an explicit stack that restores o flags on leaving a subtree (any depth)."""
+    children_left, children_right, feature, threshold, flags, cat_start, cat_len, cat_bits = nodes
+    slot_code, leaf_d = paths[0], paths[1]
+    ones, stack_node, stack_slot, stack_val = scratch[0], scratch[2], scratch[3], scratch[4]
     sp = 1
     stack_node[0] = root
     stack_slot[0] = -1
@@ -477,8 +524,8 @@ def _tree_walk(x, phi_row, inter_row, root, k_only, children_left, children_righ
         if left < 0:
             d = leaf_d[node]
             if d > 0:
-                _leaf(phi_row, inter_row, node, d, 0, ones, False, value, k_only, path_start, path_feature,
-                      path_zero, table_start, table, w1, w2, poly, quotient, interactions)
+                _leaf(phi_row, inter_row, node, d, 0, False, value, k_only, paths, tables, w1, w2, scratch,
+                      interactions)
             continue
         code = slot_code[node]
         slot = code >> 1
@@ -500,76 +547,68 @@ def _tree_walk(x, phi_row, inter_row, root, k_only, children_left, children_righ
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _explain_rows(X, phi, inter, lo, hi, children_left, children_right, feature, threshold, flags, cat_start,
-                  cat_len, cat_bits, value, tree_start, tree_output, tree_max_d, slot_code, leaf_d, path_start,
-                  path_feature, path_zero, table_start, table, w1, w2, max_depth, max_d, max_tree_nodes,
-                  interactions):
+def _explain_rows(X, phi, inter, lo, hi, nodes, value, tree_start, tree_output, tree_max_d, paths, tables, w1, w2,
+                  sizes, interactions):
+    """Rows lo..hi in blocks; within a block, tree by tree, so each tree's nodes and tables stay in cache."""
+    max_depth, max_d, max_tree_nodes, block = sizes
     n_trees = len(tree_start) - 1
-    ones = np.zeros(max_d + 2, np.int8)
     cap = 3 * max_depth + 6
-    stack_node = np.zeros(cap, np.int64)
-    stack_slot = np.zeros(cap, np.int64)
-    stack_val = np.zeros(cap, np.int8)
-    patterns = np.zeros(max_tree_nodes, np.int64)
-    poly = np.zeros(max_d + 3)
-    quotient = np.zeros(max_d + 3)
-    for row in range(lo, hi):
-        x = X[row]
-        phi_row = phi[row]
-        inter_row = inter[row if interactions else 0]
+    scratch = (np.zeros(max_d + 2, np.int8), np.zeros(max_tree_nodes, np.int64), np.zeros(cap, np.int64),
+               np.zeros(cap, np.int64), np.zeros(cap, np.int8), np.zeros(max_d + 3), np.zeros(max_d + 3))
+    for block_start in range(lo, hi, block):
+        block_end = min(block_start + block, hi)
         for t in range(n_trees):
-            if tree_max_d[t] <= 62:
-                _tree_scan(x, phi_row, inter_row, tree_start[t], tree_start[t + 1], tree_output[t], children_left,
-                           children_right, feature, threshold, flags, cat_start, cat_len, cat_bits, value,
-                           slot_code, leaf_d, path_start, path_feature, path_zero, table_start, table, w1, w2,
-                           patterns, ones, poly, quotient, interactions)
-            else:
-                _tree_walk(x, phi_row, inter_row, tree_start[t], tree_output[t], children_left, children_right,
-                           feature, threshold, flags, cat_start, cat_len, cat_bits, value, slot_code, leaf_d,
-                           path_start, path_feature, path_zero, table_start, table, w1, w2, ones, stack_node,
-                           stack_slot, stack_val, poly, quotient, interactions)
+            first = tree_start[t]
+            k_only = tree_output[t]
+            scan = tree_max_d[t] <= 62
+            for row in range(block_start, block_end):
+                inter_row = inter[row if interactions else 0]
+                if scan:
+                    _tree_scan(X[row], phi[row], inter_row, first, tree_start[t + 1], k_only, nodes, value, paths,
+                               tables, w1, w2, scratch, interactions)
+                else:
+                    _tree_walk(X[row], phi[row], inter_row, first, k_only, nodes, value, paths, tables, w1, w2,
+                               scratch, interactions)
         if interactions:
             n_features = phi.shape[1]
-            for i in range(n_features):
-                for k in range(phi.shape[2]):
-                    off = 0.0
-                    for j in range(n_features):
-                        if j != i:
-                            off += inter_row[i, j, k]
-                    inter_row[i, i, k] = phi_row[i, k] - off
+            for row in range(block_start, block_end):
+                for i in range(n_features):
+                    for k in range(phi.shape[2]):
+                        off = 0.0
+                        for j in range(n_features):
+                            if j != i:
+                                off += inter[row, i, j, k]
+                        inter[row, i, i, k] = phi[row, i, k] - off
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def shap_path_dependent(X, phi, n_chunks, children_left, children_right, feature, threshold, flags, cat_start,
-                        cat_len, cat_bits, value, tree_start, tree_output, tree_max_d, slot_code, leaf_d, path_start,
-                        path_feature, path_zero, table_start, table, w1, max_depth, max_d, max_tree_nodes):
+def shap_path_dependent(X, phi, n_chunks, nodes, value, tree_start, tree_output, tree_max_d, paths, tables, w1,
+                        sizes):
     """Add path-dependent SHAP values of each row of X into phi (n_rows, n_features, n_outputs).
 
-    Rows are split into ``n_chunks`` contiguous chunks run in parallel.
+    ``nodes``, ``paths`` and ``tables`` are the tuples described above; ``sizes`` is
+    ``(max_depth, max_d, max_tree_nodes, rows_per_block)``. Rows are split into ``n_chunks`` chunks run in
+    parallel.
     """
     n_rows = X.shape[0]
     no_inter = np.zeros((1, 1, 1, 1))
     for c in prange(n_chunks):
-        _explain_rows(X, phi, no_inter, c * n_rows // n_chunks, (c + 1) * n_rows // n_chunks, children_left,
-                      children_right, feature, threshold, flags, cat_start, cat_len, cat_bits, value, tree_start,
-                      tree_output, tree_max_d, slot_code, leaf_d, path_start, path_feature, path_zero, table_start,
-                      table, w1, w1, max_depth, max_d, max_tree_nodes, False)
+        _explain_rows(X, phi, no_inter, c * n_rows // n_chunks, (c + 1) * n_rows // n_chunks, nodes, value,
+                      tree_start, tree_output, tree_max_d, paths, tables, w1, w1, sizes, False)
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def shap_interactions(X, phi, inter, n_chunks, children_left, children_right, feature, threshold, flags, cat_start,
-                      cat_len, cat_bits, value, tree_start, tree_output, tree_max_d, slot_code, leaf_d, path_start,
-                      path_feature, path_zero, w1, w2, max_depth, max_d, max_tree_nodes):
+def shap_interactions(X, phi, inter, n_chunks, nodes, value, tree_start, tree_output, tree_max_d, paths, w1, w2,
+                      sizes):
     """Path-dependent SHAP values (phi) and SHAP interaction values (inter) of each row of X.
 
     ``inter`` has shape (n_rows, n_features, n_features, n_outputs); its diagonal holds the main effects
     ``phi_i - sum_{j != i} inter_ij``, so each row of ``inter`` sums to ``phi``.
     """
     n_rows = X.shape[0]
-    no_table_start = np.full(len(children_left), -1, np.int64)
-    no_table = np.zeros(1)
+    n_nodes = len(nodes[0])
+    no_tables = (np.full(n_nodes, -1, np.int64), np.zeros(n_nodes, np.int8), np.zeros(1),
+                 np.full(n_nodes, -1, np.int32))
     for c in prange(n_chunks):
-        _explain_rows(X, phi, inter, c * n_rows // n_chunks, (c + 1) * n_rows // n_chunks, children_left,
-                      children_right, feature, threshold, flags, cat_start, cat_len, cat_bits, value, tree_start,
-                      tree_output, tree_max_d, slot_code, leaf_d, path_start, path_feature, path_zero,
-                      no_table_start, no_table, w1, w2, max_depth, max_d, max_tree_nodes, True)
+        _explain_rows(X, phi, inter, c * n_rows // n_chunks, (c + 1) * n_rows // n_chunks, nodes, value, tree_start,
+                      tree_output, tree_max_d, paths, no_tables, w1, w2, sizes, True)

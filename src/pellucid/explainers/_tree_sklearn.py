@@ -122,7 +122,7 @@ def _hist_gradient_boosting(model: Any, family: str) -> TreeEnsemble:
     ensemble = concat_trees(trees, n_features=model.n_features_in_, n_outputs=n_outputs, tree_output=tree_output,
                             input_dtype="float64", family=family)
     probe = np.zeros((1, model.n_features_in_))
-    raw = model._raw_predict(probe)
+    raw = model._raw_predict(probe, n_threads=1)
     set_base_from_probe(ensemble, raw, probe)
     return ensemble
 

@@ -157,7 +157,11 @@ class TreeExplainer(BaseExplainer):
             )
         self.output_space = self.info.output_space
         self._notes.extend(self.info.notes)
-        self._ensemble: TreeEnsemble | None = None
+        # sklearn models (and every model explained interventionally) are explained from the extracted trees:
+        # read them now, so that an unsupported split fails here rather than at the first explain call
+        self._ensemble: TreeEnsemble | None = None if self.info.native and not self._interventional_mode() \
+            else extract_ensemble(model)
+        self._extraction_error: str | None = None
         self._path_engine: PathDependentEngine | None = None
         self._interventional_engine: Any = None
 
@@ -187,8 +191,31 @@ class TreeExplainer(BaseExplainer):
             self._ensemble = extract_ensemble(self.model)
         return self._ensemble
 
-    def _uses_native(self) -> bool:
-        return self.feature_perturbation == "tree_path_dependent" and self.info.native
+    def _interventional_mode(self) -> bool:
+        return self.feature_perturbation == "interventional"
+
+    def _uses_native(self, rows: Dataset) -> bool:
+        """True when the library's own TreeSHAP explains these rows.
+
+        pellucid's kernel is faster than LightGBM's, XGBoost's and CatBoost's own TreeSHAP (see
+        bench/bench_tree.py), so the native path is only the fallback: for rows that are not plain numbers
+        (pandas categoricals, strings for CatBoost) and for trees pellucid does not read (XGBoost categorical
+        splits, CatBoost categorical features, LightGBM linear trees).
+        """
+        if not self.info.native or self._interventional_mode():
+            return False
+        if not rows.is_numeric or self._extraction_error is not None:
+            return True
+        if self._ensemble is None:
+            try:
+                self._ensemble = extract_ensemble(self.model)
+            except ModelInterfaceError as exc:
+                self._extraction_error = str(exc)
+                note = f"explained with {_LIBRARY_NAMES[self.info.family]}'s own TreeSHAP: {exc}"
+                self._notes.append(note)
+                logger.info(note)
+                return True
+        return False
 
     def _path_dependent(self) -> PathDependentEngine:
         if self._path_engine is None:
@@ -243,9 +270,12 @@ class TreeExplainer(BaseExplainer):
             ) from exc
 
     def _explain_rows(self, rows: Dataset) -> LocalResult:
+        native = self._uses_native(rows)
+        if not native:
+            self._numeric(rows, "evaluation_examples")
         model_output = self._model_output(rows)
         notes: list[str] = []
-        if self._uses_native():
+        if native:
             k, m = self.info.n_tree_outputs, self.info.n_features
             values = np.zeros((rows.n_rows, m, k))
             expected = np.zeros(k)
@@ -257,22 +287,21 @@ class TreeExplainer(BaseExplainer):
             engine = self._path_dependent()
             values = engine.shap_values(self._numeric(rows, "evaluation_examples"))
             expected = engine.expected_value()
-            notes.extend(note for note in engine.notes if note not in self._notes)
+            notes.extend(engine.notes)
             algorithm = "pellucid path-dependent TreeSHAP"
         else:
             engine = self._interventional()
             values = engine.shap_values(self._numeric(rows, "evaluation_examples"))
             expected = engine.expected_value
-            notes.extend(note for note in engine.notes if note not in self._notes)
+            notes.extend(engine.notes)
             algorithm = "pellucid interventional TreeSHAP"
-        self._notes.extend(notes)
         values, expected, model_output = self._to_explained(values, expected, model_output)
         error = float(np.abs(values.sum(axis=1) + expected - model_output).max(initial=0.0))
         return LocalResult(
             values=values,
             expected_values=expected,
             model_output=model_output,
-            meta={"notes": [], "algorithm": algorithm, "max_additivity_error": error},
+            meta={"notes": notes, "algorithm": algorithm, "max_additivity_error": error},
         )
 
     def _to_explained(self, values: np.ndarray, expected: np.ndarray,
@@ -305,7 +334,13 @@ class TreeExplainer(BaseExplainer):
             )
         rows = self._read_rows(evaluation_examples)
         m, k = self.info.n_features, self.info.n_tree_outputs
-        if self.info.family in ("xgboost", "catboost"):
+        if self._uses_native(rows):
+            if self.info.family == "lightgbm":
+                raise ModelInterfaceError(
+                    "SHAP interaction values of this LightGBM model need its trees in pellucid's form, which "
+                    f"failed ({self._extraction_error or 'the rows are not numeric'}); LightGBM has no native "
+                    "interaction values"
+                )
             inter = np.zeros((rows.n_rows, m, m, k))
             for start, stop in self._chunks(rows.n_rows, (m + 1) ** 2 * k * 8 * 2):
                 inter[start:stop] = native_interactions(self.model, self.info, self._model_input(rows, start, stop),
