@@ -1,7 +1,8 @@
 """Every code block of the documentation and every script in examples/ runs, so no example rots.
 
 A page's ```python and ```bash blocks run in order, in one namespace, in a fresh subprocess whose working
-folder is a temporary one (bash blocks find ``pellucid`` on the PATH, run from this checkout). A ```text block
+folder is a temporary one (bash blocks find ``pellucid`` and ``python`` on the PATH, both this
+checkout's). A ```text block
 right after a code block is that block's printed output: the test compares them line by line. A code block
 preceded by the comment ``<!-- norun -->`` is shown but not run (kept for what cannot run here, such as a
 server that runs until stopped, or ``make test`` itself).
@@ -135,9 +136,10 @@ def run_page(page: Path, workdir: Path) -> subprocess.CompletedProcess:
                                 "blocks": blocks}), encoding="utf-8")
     bin_dir = workdir / ".bin"
     bin_dir.mkdir(exist_ok=True)
-    shim = bin_dir / "pellucid"
-    shim.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m pellucid.cli "$@"\n', encoding="utf-8")
-    shim.chmod(0o755)
+    for name, command in (("pellucid", f'"{sys.executable}" -m pellucid.cli'), ("python", f'"{sys.executable}"')):
+        shim = bin_dir / name
+        shim.write_text(f'#!/bin/sh\nexec {command} "$@"\n', encoding="utf-8")
+        shim.chmod(0o755)
     return subprocess.run(
         [sys.executable, str(Path(__file__).resolve()), "--run-blocks", str(spec)],
         cwd=workdir, env=subprocess_env(bin_dir), capture_output=True, text=True, timeout=PAGE_TIMEOUT_S,
