@@ -40,6 +40,10 @@ _LAZY = {
     "get_feature_map": "pellucid.transformations",
     "raw_explanation": "pellucid.transformations",
     "split_pipeline": "pellucid.transformations",
+    "TextExplainer": "pellucid.text.explainer",
+    "HANExplainer": "pellucid.text.han",
+    "render_text_html": "pellucid.text.render",
+    "TextHighlight": "pellucid.text.render",
 }
 
 __all__ = ["__version__", "Explanation", "PellucidError", *_LAZY]

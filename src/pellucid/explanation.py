@@ -337,6 +337,20 @@ class Explanation:
             picked[name] = None if value is None else value[rows]
         return self._replace(**picked)
 
+    def global_only(self) -> Explanation:
+        """This explanation's global view alone: local values, rows and outputs dropped, the same id."""
+        return Explanation(
+            method=self.method,
+            task=self.task,
+            features=self.features,
+            classes=self.classes,
+            global_values=self.global_values,
+            expected_values=self.expected_values,
+            meta=copy.deepcopy(self.meta),
+            explanation_id=self.id,
+            is_raw=self.is_raw,
+        )
+
     @classmethod
     def concatenate(cls, explanations: Sequence[Explanation]) -> Explanation:
         """Join the rows of explanations that share method, task, features, classes and expected values."""

@@ -204,17 +204,7 @@ class BaseExplainer:
         explanation = self.explain_local(evaluation_examples, raw=raw)
         if include_local:
             return explanation
-        return Explanation(
-            method=explanation.method,
-            task=explanation.task,
-            features=explanation.features,
-            classes=explanation.classes,
-            global_values=explanation.global_values,
-            expected_values=explanation.expected_values,
-            meta=explanation.meta,
-            explanation_id=explanation.id,
-            is_raw=explanation.is_raw,
-        )
+        return explanation.global_only()
 
     # ------------------------------------------------------------------ helpers for subclasses
     def _read_rows(self, evaluation_examples: Any) -> Dataset:

@@ -285,16 +285,7 @@ class TabularExplainer:
         explanation = self._finish(explanation)
         if include_local:
             return explanation
-        return Explanation(
-            method=explanation.method,
-            task=explanation.task,
-            features=explanation.features,
-            classes=explanation.classes,
-            global_values=explanation.global_values,
-            expected_values=explanation.expected_values,
-            meta=explanation.meta,
-            is_raw=explanation.is_raw,
-        )
+        return explanation.global_only()
 
     def _finish(self, explanation: Explanation) -> Explanation:
         explanation.meta["explainer"] = self.explainer_name
