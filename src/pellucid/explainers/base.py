@@ -20,6 +20,7 @@ sees engineered rows and needs no code of its own for transformations. ``explain
 
 from __future__ import annotations
 
+import importlib
 import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -34,7 +35,7 @@ from pellucid.model import ModelWrapper, model_type_name
 if TYPE_CHECKING:  # imported on use: explainers without transformations need not load scikit-learn
     from pellucid.transformations.inputs import TransformedInputs
 
-__all__ = ["BaseExplainer", "LocalResult"]
+__all__ = ["BaseExplainer", "LocalResult", "BACKENDS", "backend_module"]
 
 logger = logging.getLogger(__name__)
 
@@ -156,28 +157,45 @@ class BaseExplainer:
         raise NotImplementedError
 
     # ------------------------------------------------------------------ public API
-    def explain_local(self, evaluation_examples: Any, *, raw: bool = False) -> Explanation:
+    def explain_local(
+        self, evaluation_examples: Any, *, raw: bool = False, backend: str = "local", **backend_options: Any
+    ) -> Explanation:
         """Explain each row of ``evaluation_examples``.
 
         Parameters
         ----------
         evaluation_examples : array-like of shape (n_rows, n_features) or (n_features,)
             Rows to explain, in the same format as the background (raw rows when the explainer has
-            transformations). A 1-D array is one row.
+            transformations). A 1-D array is one row. With ``backend="dask"`` also a ``dask.array`` or
+            ``dask.dataframe``.
         raw : bool, default False
             Return the explanation in raw features (needs transformations); engineered features otherwise.
+        backend : {"local", "dask"}, default "local"
+            "dask" explains partitions of the rows on a Dask cluster
+            (:func:`pellucid.distributed.explain_local`).
+        **backend_options
+            Options of the backend (``client``, ``partition_rows``, ``retries``, ``progress`` ... for "dask").
 
         Returns
         -------
         Explanation
             Local values of shape (n_rows, n_features, n_outputs) and the expected values.
         """
+        if backend != "local" or backend_options:
+            module = backend_module(backend, backend_options)
+            return module.explain_local(self, evaluation_examples, raw=raw, **backend_options)
         rows, raw_rows = self._read_input(evaluation_examples)
         result = self._explain_rows(rows)
         return self._finish(self._build(rows, result), raw_rows, raw)
 
     def explain_global(
-        self, evaluation_examples: Any = None, *, include_local: bool = True, raw: bool = False
+        self,
+        evaluation_examples: Any = None,
+        *,
+        include_local: bool | None = None,
+        raw: bool = False,
+        backend: str = "local",
+        **backend_options: Any,
     ) -> Explanation:
         """Explain the model overall: the mean absolute local value of each feature over the rows.
 
@@ -185,17 +203,28 @@ class BaseExplainer:
         ----------
         evaluation_examples : array-like of shape (n_rows, n_features), optional
             Rows to average over; default the background data (the raw background with transformations).
-        include_local : bool, default True
+        include_local : bool, optional
             Keep the local values in the explanation (the global view is derived from them); when False,
-            only the global values are kept.
+            only the global values are kept. Default True (False with the dask backend's ``output=``).
         raw : bool, default False
             Return the explanation in raw features (needs transformations); raw global values are then the
             mean absolute raw local values.
+        backend : {"local", "dask"}, default "local"
+            "dask" computes on a Dask cluster (:func:`pellucid.distributed.explain_global`; its ``output=``
+            writes local values to files on the workers and reduces the global values there).
+        **backend_options
+            Options of the backend.
 
         Returns
         -------
         Explanation
         """
+        if backend != "local" or backend_options:
+            module = backend_module(backend, backend_options)
+            return module.explain_global(
+                self, evaluation_examples, include_local=include_local, raw=raw, **backend_options
+            )
+        include_local = True if include_local is None else include_local
         if evaluation_examples is None:
             default = self._inputs.default_rows() if self._inputs is not None else self.background
             if default is None:
@@ -286,3 +315,26 @@ class BaseExplainer:
             standard_errors=result.standard_errors,
             meta=meta,
         )
+
+
+#: Execution backends of explain_local / explain_global and the module that runs each.
+BACKENDS = {"dask": "pellucid.distributed"}
+
+
+def backend_module(backend: str, options: dict[str, Any]) -> Any:
+    """The module running ``backend`` (e.g. :mod:`pellucid.distributed` for "dask").
+
+    Imported on use, by name, because it sits above the explainers in the layers.
+
+    Raises
+    ------
+    ArgumentError
+        For an unknown backend, or for backend options given with ``backend="local"``.
+    """
+    if backend == "local":
+        raise ArgumentError(
+            f"options {sorted(options)} belong to a distributed backend; pass backend='dask' or drop them"
+        )
+    if backend not in BACKENDS:
+        raise ArgumentError(f"backend must be 'local' or one of {sorted(BACKENDS)}; found {backend!r}")
+    return importlib.import_module(BACKENDS[backend])

@@ -56,6 +56,9 @@ DEFAULT_BATCH_CELLS = 2**21
 #: Bound on the coalition values held at once (explained rows x coalitions x outputs); larger inputs are
 #: explained block by block with the same coalitions.
 MAX_VALUE_CELLS = 2**23
+#: Most rows explained together in one block (see KernelExplainer.row_block): bounds how many rows share
+#: coalitions, so partitioned runs (Dask) can split the rows finely and still give the values of one call.
+MAX_BLOCK_ROWS = 128
 #: Share of the sampled budget spent in the first round, before the allocation is adapted.
 PILOT_SHARE = 0.35
 #: Targets (row x output) whose variances steer the allocation after the first round.
@@ -186,14 +189,28 @@ class KernelExplainer(BaseExplainer):
             "model_task": self.model_task,
         }
 
+    def row_block(self, n_features: int) -> int:
+        """Rows explained together in one block, from the first row on.
+
+        The rows of a block share their coalitions and the adaptive allocation, so a row's values depend on
+        the other rows of its block (and only on them): explaining the rows in parts that start on block
+        boundaries (e.g. Dask partitions) gives exactly the values of one call.
+        """
+        budget, _ = self._budget(n_features)
+        cells_per_row = budget * self.background.n_rows * self._model.n_outputs
+        return max(1, min(MAX_BLOCK_ROWS, MAX_VALUE_CELLS // max(1, cells_per_row)))
+
     def _explain_rows(self, rows: Dataset) -> LocalResult:
         n_features = rows.n_features
         budget, budget_note = self._budget(n_features)
-        model_output = self._model.predict_output(rows.values)
-        cells_per_row = budget * self.background.n_rows * self._model.n_outputs
-        block = max(1, MAX_VALUE_CELLS // max(1, cells_per_row))
-        parts = [self._explain_block(rows.values[start:start + block], model_output[start:start + block], budget)
-                 for start in range(0, rows.n_rows, block)]
+        block = self.row_block(n_features)
+        starts = range(0, rows.n_rows, block)
+        # The model sees each block's rows on their own: its output for a row may depend (in the last bits, for
+        # BLAS products) on the rows sharing the call.
+        outputs = [self._model.predict_output(rows.values[start:start + block]) for start in starts]
+        model_output = np.concatenate(outputs)
+        parts = [self._explain_block(rows.values[start:start + block], output, budget)
+                 for start, output in zip(starts, outputs)]
         values = np.concatenate([p[0] for p in parts])
         errors = np.concatenate([p[1] for p in parts])
         facts = parts[0][2]

@@ -26,7 +26,7 @@ import numpy as np
 
 from pellucid.data import as_dataset, sample_rows
 from pellucid.errors import ArgumentError, ModelInterfaceError, TransformationError
-from pellucid.explainers.base import BaseExplainer
+from pellucid.explainers.base import BaseExplainer, backend_module
 from pellucid.explanation import Explanation
 
 __all__ = ["TabularExplainer", "SamplingPolicy", "EXPLAINER_ORDER"]
@@ -267,6 +267,15 @@ class TabularExplainer:
             raise ArgumentError(f"batch_size must be a positive integer; found {batch_size!r}")
         if self._default_raw:
             kwargs.setdefault("raw", True)
+        backend = kwargs.pop("backend", "local")
+        if backend != "local":  # a distributed backend explains partitions on its workers instead of batches here
+            distributed = backend_module(backend, kwargs)
+            if evaluation_examples is not None and sampling_policy is not None and sampling_policy.allow_eval_sampling:
+                evaluation_examples, _ = distributed.sample_rows(
+                    evaluation_examples, sampling_policy.max_rows, seed=sampling_policy.seed, client=kwargs.get("client")
+                )
+            keep_local = None if kwargs.get("output") is not None else include_local
+            return distributed.explain_global(self, evaluation_examples, include_local=keep_local, **kwargs)
         if evaluation_examples is None:
             return self._finish(self.explainer.explain_global(None, include_local=include_local, **kwargs))
         rows = as_dataset(evaluation_examples, None, name="evaluation_examples")
