@@ -148,6 +148,10 @@ def run_page(page: Path, workdir: Path) -> subprocess.CompletedProcess:
 
 # ---------------------------------------------------------------------- the runner (in the subprocess)
 def _run_blocks(spec_path: str) -> int:
+    # This file runs as a script: its folder (tests/, with packages named like libraries, e.g. tests/distributed)
+    # must not shadow the libraries the blocks import.
+    here = Path(__file__).resolve().parent
+    sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != here]
     spec = json.loads(Path(spec_path).read_text(encoding="utf-8"))
     page = spec["page"]
     namespace: dict = {"__name__": "__main__"}
