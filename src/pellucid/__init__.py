@@ -44,6 +44,12 @@ _LAZY = {
     "HANExplainer": "pellucid.text.han",
     "render_text_html": "pellucid.text.render",
     "TextHighlight": "pellucid.text.render",
+    "ScoringExplainer": "pellucid.scoring",
+    "create_scoring_explainer": "pellucid.scoring",
+    "LinearScoringExplainer": "pellucid.scoring",
+    "TreeScoringExplainer": "pellucid.scoring",
+    "KernelScoringExplainer": "pellucid.scoring",
+    "DeepScoringExplainer": "pellucid.scoring",
 }
 
 __all__ = ["__version__", "Explanation", "PellucidError", *_LAZY]

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import json
 import logging
 import sys
 from collections.abc import Sequence
@@ -17,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from pellucid._version import __version__
-from pellucid.errors import ArgumentError, PellucidError, UnsafeArtifactError, require
+from pellucid.errors import ArgumentError, PellucidError
 
 __all__ = ["main", "build_parser", "load_model", "load_table"]
 
@@ -25,6 +24,7 @@ __all__ = ["main", "build_parser", "load_model", "load_table"]
 PLUGINS: dict[str, tuple[str, str]] = {
     "dashboard": ("pellucid.dashboard.cli", "dashboard"),
     "history": ("pellucid.store.cli", "mlflow"),
+    "serve": ("pellucid.serve.cli", "serve"),
 }
 
 METHODS = ("auto", "tree", "linear", "kernel", "deep", "mimic", "lime", "pfi")
@@ -53,38 +53,11 @@ def load_table(path: str | Path) -> Any:
 
 
 def load_model(path: str | Path, *, allow_pickle: bool = False) -> Any:
-    """Load a model file: LightGBM text, XGBoost JSON/UBJ, or joblib/pickle (only with ``allow_pickle``).
+    """Load a model file: LightGBM ``.txt``, XGBoost ``.json``/``.ubj``, scikit-learn ``.skops`` (safe), or
+    joblib/pickle only with ``allow_pickle`` (unpickling runs code from the file)."""
+    from pellucid.scoring import load_model_file
 
-    Unpickling runs code from the file, so joblib/pickle files are refused unless the user says they trust them.
-    """
-    path = Path(path)
-    if not path.exists():
-        raise ArgumentError(f"expected a model file; found no file at {path}")
-    suffix = path.suffix.lower()
-    if suffix in (".joblib", ".pkl", ".pickle"):
-        if not allow_pickle:
-            raise UnsafeArtifactError(
-                f"{path.name} is a pickle/joblib file; loading it runs code stored in it. Pass --allow-pickle "
-                "only for a file you trust"
-            )
-        joblib = require("joblib", "core")
-        return joblib.load(path)
-    if suffix == ".txt":
-        lightgbm = require("lightgbm", "lightgbm")
-        return lightgbm.Booster(model_file=str(path))
-    if suffix in (".json", ".ubj"):
-        xgboost = require("xgboost", "xgboost")
-        objective = ""
-        if suffix == ".json":
-            learner = json.loads(path.read_text()).get("learner", {})
-            objective = learner.get("objective", {}).get("name", "")
-        model = xgboost.XGBClassifier() if objective.startswith(("binary:", "multi:")) else xgboost.XGBRegressor()
-        model.load_model(str(path))
-        return model
-    raise ArgumentError(
-        f"expected a model file ending in .txt (LightGBM), .json/.ubj (XGBoost) or .joblib/.pkl (with "
-        f"--allow-pickle); found {path.name}"
-    )
+    return load_model_file(path, allow_pickle=allow_pickle)
 
 
 def _make_explainer(method: str, model: Any, background: Any, options: dict) -> Any:
@@ -101,6 +74,8 @@ def _make_explainer(method: str, model: Any, background: Any, options: dict) -> 
 
 
 def _run_explain(args: argparse.Namespace) -> int:
+    if args.method == "pfi" and args.target is None:
+        raise ArgumentError("--method pfi needs the true labels: pass --target COLUMN")
     data = load_table(args.data)
     labels = None
     if args.target is not None:
@@ -114,8 +89,6 @@ def _run_explain(args: argparse.Namespace) -> int:
         options["model_task"] = args.model_task
     explainer = _make_explainer(args.method, model, background, options)
     if args.method == "pfi":
-        if labels is None:
-            raise ArgumentError("--method pfi needs the true labels: pass --target COLUMN")
         explanation = explainer.explain_global(data, labels)
     else:
         explanation = explainer.explain_global(data)
@@ -135,7 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", required=True)
 
     explain = subparsers.add_parser("explain", help="explain a saved model on a CSV/Parquet file")
-    explain.add_argument("--model", required=True, help="LightGBM .txt, XGBoost .json/.ubj, or .joblib (--allow-pickle)")
+    explain.add_argument("--model", required=True, help="LightGBM .txt, XGBoost .json/.ubj, scikit-learn .skops, or .joblib (--allow-pickle)")
     explain.add_argument("--data", required=True, help="rows to explain (CSV or Parquet)")
     explain.add_argument("--background", help="background rows (CSV or Parquet); default: --data")
     explain.add_argument("--target", help="label column to drop from the data (needed by --method pfi)")

@@ -86,6 +86,17 @@ def run(out_dir: str | Path = "demo_output") -> int:
     if not loaded.equals(global_explanation):
         return 1
 
+    _section("scoring explainer: create, save, load, score")
+    from pellucid.scoring import ScoringExplainer
+
+    scoring = explainer.create_scoring_explainer(x_train)
+    scoring.save(out / "scoring_explainer", exist_ok=True)
+    scoring = ScoringExplainer.load(out / "scoring_explainer")
+    scored = np.asarray(scoring.explain(x_test[:3]))
+    print(f"{type(scoring).__name__} saved to {out / 'scoring_explainer'} and loaded back (checksums verified)")
+    print(f"predictions for 3 rows: {list(scoring.predict(x_test[:3]))}; local importance values shape {scored.shape}")
+    print(f"serve it: pellucid serve --scoring-explainer {out / 'scoring_explainer'} --port 8000")
+
     _section("explanation history (MLflow)")
     from pellucid.store import ExplanationClient, trim_top_k
 

@@ -235,6 +235,22 @@ class BaseExplainer:
             return explanation
         return explanation.global_only()
 
+    def create_scoring_explainer(self, X: Any = None) -> Any:
+        """A small explainer for inference built from this one (see :func:`pellucid.scoring.create_scoring_explainer`).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_rows, n_features), optional
+            Data for the scoring explainer's reference (mean, background); default this explainer's background.
+
+        Returns
+        -------
+        ScoringExplainer
+        """
+        # pellucid.scoring sits above the explainers: imported at call time, never at module level.
+        scoring = importlib.import_module("pellucid.scoring")
+        return scoring.create_scoring_explainer(self, X)
+
     # ------------------------------------------------------------------ helpers for subclasses
     def _read_rows(self, evaluation_examples: Any) -> Dataset:
         """Rows to explain as the subclass sees them (engineered when the explainer has transformations)."""
