@@ -196,7 +196,10 @@ def _ids(paths: list[Path], base: Path) -> list[str]:
 @pytest.mark.parametrize("page", docs_pages(), ids=_ids(docs_pages(), DOCS))
 def test_docs_page_blocks_run_and_print_what_the_page_shows(page: Path, tmp_path: Path) -> None:
     done = run_page(page, tmp_path)
-    assert done.returncode == 0, f"{page.name}:\n{done.stdout[-3000:]}\n{done.stderr[-6000:]}"
+    assert done.returncode == 0, (
+        f"{page.name}:\n{done.stdout[-3000:]}\n{done.stderr[-6000:]}\n(if the new output is right, refresh the "
+        f"page's output blocks: PYTHONPATH=src python docs/refresh_outputs.py {page.relative_to(ROOT)})"
+    )
 
 
 @pytest.mark.parametrize("script", example_scripts(), ids=_ids(example_scripts(), EXAMPLES))
@@ -282,6 +285,20 @@ def test_blocks_share_state_run_in_the_temporary_folder_and_find_the_cli(tmp_pat
     done = run_page(page, workdir)
     assert done.returncode == 0, done.stderr
     assert (workdir / "made.txt").read_text() == "hello\n"
+
+
+def test_site_builds_with_no_warning(tmp_path: Path) -> None:
+    """``mkdocs build --strict`` (what ``make docs`` runs): every page in the nav, every link and docstring valid."""
+    pytest.importorskip("mkdocs")
+    pytest.importorskip("mkdocstrings")
+    done = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "--quiet", "-f", str(ROOT / "mkdocs.yml"),
+         "-d", str(tmp_path / "site")],
+        cwd=ROOT, env={**subprocess_env(), "NO_MKDOCS_2_WARNING": "1"}, capture_output=True, text=True,
+        timeout=PAGE_TIMEOUT_S,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-6000:]
+    assert (tmp_path / "site" / "index.html").exists() and (tmp_path / "site" / "migration" / "index.html").exists()
 
 
 if __name__ == "__main__" and len(sys.argv) == 3 and sys.argv[1] == "--run-blocks":
