@@ -54,7 +54,8 @@ def test_regressor_equals_the_oracle():
     exact, expected = _oracle(model.predict, explainer, DIABETES_X[:3])
     assert explanation.local_values.shape == (3, 10, 1) and explanation.classes is None
     assert explanation.meta["output_space"] == "raw"
-    assert explanation.meta["kernel_shap"]["coalitions_per_row"] == [1022.0]  # auto capped at 2**10 - 2
+    assert explanation.meta["kernel_shap"]["coalitions_per_row"] == 1022.0  # auto capped at 2**10 - 2
+    assert explanation.meta["kernel_shap"]["nsamples"] == 1022
     np.testing.assert_allclose(explanation.local_values, exact, atol=1e-6)
     np.testing.assert_allclose(explanation.expected_values, expected)
     _assert_additive(explanation)
@@ -326,3 +327,16 @@ def test_nclusters_none_keeps_the_background_and_records_nsamples():
     assert explanation.meta["parameters"]["nsamples"] == "auto"
     assert any("nsamples='auto'" in note for note in explanation.meta["notes"])
     assert exact_expected_value(model.predict_proba, IRIS_X[:30]) == pytest.approx(explanation.expected_values)
+
+
+def test_many_features_linear_model_is_exact_under_sampling():
+    # An additive game has no interactions: every coalition's residual is 0, so even a sampled design
+    # recovers beta_j (x_j - E[b_j]) exactly; 70 features also exercise the wide coalition keys.
+    rng = np.random.default_rng(7)
+    beta = rng.normal(size=70)
+    background, rows = rng.normal(size=(4, 70)), rng.normal(size=(3, 70))
+    explainer = KernelExplainer(lambda X: X @ beta, background, model_task="regression", nsamples=400)
+    explanation = explainer.explain_local(rows)
+    np.testing.assert_allclose(explanation.local_values[:, :, 0], beta * (rows - background.mean(axis=0)), atol=1e-8)
+    assert explanation.standard_errors.max() < 1e-6
+    assert not explanation.meta["kernel_shap"]["exact"]

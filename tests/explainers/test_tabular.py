@@ -75,3 +75,23 @@ def test_pipeline_is_split_and_reported_in_raw_columns():
     assert np.allclose(raw.local_values[:, 1, :], engineered.local_values[:, 2:, :].sum(axis=1))
     total = raw.local_values.sum(axis=1) + raw.expected_values
     assert np.allclose(total, pipeline.decision_function(frame.iloc[:30])[:, None] * [-1, 1])
+
+
+def test_allow_all_transformations_reaches_the_chosen_explainer():
+    import pandas as pd
+    from sklearn.compose import ColumnTransformer
+    from sklearn.decomposition import PCA
+    from sklearn.linear_model import Ridge
+
+    from pellucid.errors import TransformationError
+
+    rng = np.random.default_rng(1)
+    frame = pd.DataFrame(rng.normal(size=(120, 3)), columns=["a", "b", "c"])
+    prep = ColumnTransformer([("pca", PCA(n_components=2), ["a", "b"]), ("keep", "passthrough", ["c"])]).fit(frame)
+    model = Ridge().fit(prep.transform(frame), frame.a - frame.c)
+    with pytest.raises(TransformationError, match="a"):
+        TabularExplainer(model, frame, transformations=prep).explain_local(frame.iloc[:3], raw=True)
+    explainer = TabularExplainer(model, frame, transformations=prep, allow_all_transformations=True)
+    raw = explainer.explain_local(frame.iloc[:5], raw=True)
+    assert raw.features == ["a", "b", "c"] and raw.is_raw
+    assert np.allclose(raw.local_values.sum(axis=1) + raw.expected_values, raw.model_output)

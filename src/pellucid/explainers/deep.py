@@ -133,6 +133,7 @@ class DeepExplainer(BaseExplainer):
         *,
         method: str = "deeplift_shap",
         model_task: str = "unknown",
+        allow_all_transformations: bool = False,
         output: str = "auto",
         n_samples: int | None = None,
         use_gpu: bool = False,
@@ -145,7 +146,10 @@ class DeepExplainer(BaseExplainer):
                 "DeepExplainer needs initialization_examples (background rows): the explained values are "
                 "relative to the mean output over them; found None"
             )
-        super().__init__(model, initialization_examples, features, classes, transformations, model_task=model_task)
+        super().__init__(
+            model, initialization_examples, features, classes, transformations, model_task=model_task,
+            allow_all_transformations=allow_all_transformations,
+        )
         self.method = method
         self.output = output
         self.n_samples = _DEFAULT_SAMPLES.get(method) if n_samples is None else int(n_samples)

@@ -143,13 +143,17 @@ class LIMEExplainer(BaseExplainer):
         shared_samples: bool = True,
         seed: int = 0,
         model_task: str = "unknown",
+        allow_all_transformations: bool = False,
     ) -> None:
         if initialization_examples is None:
             raise ArgumentError(
                 "LIMEExplainer needs initialization_examples (training data): its statistics define the "
                 "perturbations; found None"
             )
-        super().__init__(model, initialization_examples, features, classes, transformations, model_task=model_task)
+        super().__init__(
+            model, initialization_examples, features, classes, transformations, model_task=model_task,
+            allow_all_transformations=allow_all_transformations,
+        )
         _check_positive_int("num_samples", num_samples)
         if num_features is not None:
             _check_positive_int("num_features", num_features)

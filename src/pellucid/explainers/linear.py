@@ -57,8 +57,12 @@ class LinearExplainer(BaseExplainer):
         transformations: Any = None,
         *,
         model_task: str = "unknown",
+        allow_all_transformations: bool = False,
     ) -> None:
-        super().__init__(model, initialization_examples, features, classes, transformations, model_task=model_task)
+        super().__init__(
+            model, initialization_examples, features, classes, transformations, model_task=model_task,
+            allow_all_transformations=allow_all_transformations,
+        )
         if not self.supports(model):
             raise ModelInterfaceError(
                 f"LinearExplainer needs a fitted linear model with coef_ and intercept_ (sklearn.linear_model, "

@@ -88,8 +88,12 @@ class MimicExplainer(BaseExplainer):
         held_out_fraction: float = 0.2,
         random_state: int = 0,
         model_task: str = "unknown",
+        allow_all_transformations: bool = False,
     ) -> None:
-        super().__init__(model, initialization_examples, features, classes, transformations, model_task=model_task)
+        super().__init__(
+            model, initialization_examples, features, classes, transformations, model_task=model_task,
+            allow_all_transformations=allow_all_transformations,
+        )
         if not (isinstance(explainable_model, type) and issubclass(explainable_model, BaseExplainableModel)):
             raise ArgumentError(
                 "explainable_model must be one of pellucid's surrogate classes (LGBMExplainableModel, "

@@ -92,8 +92,12 @@ class PFIExplainer(BaseExplainer):
         n_repeats: int = 5,
         seed: int = 0,
         model_task: str = "unknown",
+        allow_all_transformations: bool = False,
     ) -> None:
-        super().__init__(model, initialization_examples, features, classes, transformations, model_task=model_task)
+        super().__init__(
+            model, initialization_examples, features, classes, transformations, model_task=model_task,
+            allow_all_transformations=allow_all_transformations,
+        )
         if isinstance(n_repeats, bool) or not isinstance(n_repeats, (int, np.integer)) or n_repeats < 1:
             raise ArgumentError(f"n_repeats must be a positive integer; found {n_repeats!r}")
         if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
