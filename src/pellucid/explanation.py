@@ -240,7 +240,7 @@ class Explanation:
 
     @property
     def per_class_values(self) -> list[list[float]]:
-        """Global importance per class, shape [n_classes][n_features] (classifiers only)."""
+        """Global importance per class, shape ``[n_classes][n_features]`` (classifiers only)."""
         self._require_classes()
         return self.global_values.T.tolist()
 
@@ -251,12 +251,12 @@ class Explanation:
         return _rank_desc(self.global_values.T).tolist()
 
     def get_ranked_per_class_names(self, top_k: int | None = None) -> list[list[str]]:
-        """Per class, feature names from most to least important, shape [n_classes][top_k]."""
+        """Per class, feature names from most to least important, shape ``[n_classes][top_k]``."""
         names = np.asarray(self.features, dtype=object)
         return names[np.asarray(self.per_class_rank)][:, : _top(top_k, self.n_features)].tolist()
 
     def get_ranked_per_class_values(self, top_k: int | None = None) -> list[list[float]]:
-        """Per class, global importances sorted from highest to lowest, shape [n_classes][top_k]."""
+        """Per class, global importances sorted from highest to lowest, shape ``[n_classes][top_k]``."""
         self._require_classes()
         values = self.global_values.T
         ordered = np.take_along_axis(values, _rank_desc(values), axis=1)
@@ -271,7 +271,7 @@ class Explanation:
 
     @property
     def local_importance_values(self) -> list:
-        """Local values in the SDK's layout: [classes][rows][features] for a classifier, [rows][features] else."""
+        """Local values in the SDK's layout: ``[classes][rows][features]`` for a classifier, ``[rows][features]`` else."""
         return self._sdk_local().tolist()
 
     def get_local_importance_rank(self) -> list:
@@ -321,8 +321,8 @@ class Explanation:
         return raw_explanation(self, feature_maps, list(raw_feature_names) if raw_feature_names else None, eval_data)
 
     def get_raw_feature_importances(self, feature_maps: Any = None) -> list:
-        """Raw importances in the SDK layout: local ([classes][rows][raw features] or [rows][raw features])
-        when the explanation has local values, else global ([raw features])."""
+        """Raw importances in the SDK layout: local (``[classes][rows][raw features]`` or ``[rows][raw features]``)
+        when the explanation has local values, else global (``[raw features]``)."""
         from pellucid.transformations import raw_feature_importances
 
         return raw_feature_importances(self, feature_maps)

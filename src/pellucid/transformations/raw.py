@@ -99,9 +99,9 @@ def raw_feature_importances(explanation: Explanation, feature_map: Any = None) -
     Returns
     -------
     list
-        With local values: raw local values, [classes][rows][raw features] for a classifier, else
-        [rows][raw features] (like ``local_importance_values``). Global-only: the overall importance per raw
-        feature, [raw features] (like ``global_importance_values``).
+        With local values: raw local values, ``[classes][rows][raw features]`` for a classifier, else
+        ``[rows][raw features]`` (like ``local_importance_values``). Global-only: the overall importance per raw
+        feature, ``[raw features]`` (like ``global_importance_values``).
     """
     raw = raw_explanation(explanation, feature_map)
     if raw.local_values is not None:
