@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 TORCH := torch==2.13.0
 
-.PHONY: demo test lint install browser bench clean
+.PHONY: demo test lint install browser bench clean docs screenshots
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,13 @@ lint: $(VENV)/.installed
 
 test: $(VENV)/.installed browser lint
 	$(BIN)/python -m pytest -q -p no:cacheprovider
+
+# The docs site, built offline; warnings fail the build. (make test builds it too, through tests/test_docs.py.)
+docs: $(VENV)/.installed
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict -d site
+
+screenshots: $(VENV)/.installed browser
+	$(BIN)/python docs/screenshots.py
 
 bench: $(VENV)/.installed
 	@for script in bench/bench_*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done

@@ -27,7 +27,7 @@ def classic_example():
     x_train, x_test, y_train, y_test = train_test_split(data.data, data.target, test_size=0.2, random_state=0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FutureWarning)  # sklearn 1.9 deprecates probability=True; the SDK docs use it
-        model = svm.SVC(gamma=0.001, C=100.0, probability=True).fit(x_train, y_train)
+        model = svm.SVC(gamma=0.001, C=100.0, probability=True, random_state=0).fit(x_train, y_train)
     return model, x_train, x_test, y_test, [str(n) for n in data.feature_names], [str(c) for c in data.target_names]
 
 
