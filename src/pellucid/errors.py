@@ -28,6 +28,8 @@ __all__ = [
     "MissingDependencyError",
     "ServiceError",
     "StoreError",
+    "StoreIntegrityError",
+    "StoreNotFoundError",
     "require",
 ]
 
@@ -86,6 +88,14 @@ class ServiceError(PellucidError):
 
 class StoreError(PellucidError):
     """Reading or writing the explanation history failed."""
+
+
+class StoreIntegrityError(StoreError, UnsafeArtifactError):
+    """A stored explanation failed its checksum: it is corrupted, truncated or was changed after upload."""
+
+
+class StoreNotFoundError(StoreError, LookupError):
+    """The run, experiment or explanation asked for does not exist in the tracking store."""
 
 
 def require(module: str, extra: str) -> ModuleType:

@@ -240,7 +240,7 @@ class Explanation:
 
     @property
     def per_class_values(self) -> list[list[float]]:
-        """Global importance per class, shape [n_classes][n_features] (classifiers only)."""
+        """Global importance per class, shape ``[n_classes][n_features]`` (classifiers only)."""
         self._require_classes()
         return self.global_values.T.tolist()
 
@@ -251,12 +251,12 @@ class Explanation:
         return _rank_desc(self.global_values.T).tolist()
 
     def get_ranked_per_class_names(self, top_k: int | None = None) -> list[list[str]]:
-        """Per class, feature names from most to least important, shape [n_classes][top_k]."""
+        """Per class, feature names from most to least important, shape ``[n_classes][top_k]``."""
         names = np.asarray(self.features, dtype=object)
         return names[np.asarray(self.per_class_rank)][:, : _top(top_k, self.n_features)].tolist()
 
     def get_ranked_per_class_values(self, top_k: int | None = None) -> list[list[float]]:
-        """Per class, global importances sorted from highest to lowest, shape [n_classes][top_k]."""
+        """Per class, global importances sorted from highest to lowest, shape ``[n_classes][top_k]``."""
         self._require_classes()
         values = self.global_values.T
         ordered = np.take_along_axis(values, _rank_desc(values), axis=1)
@@ -271,7 +271,7 @@ class Explanation:
 
     @property
     def local_importance_values(self) -> list:
-        """Local values in the SDK's layout: [classes][rows][features] for a classifier, [rows][features] else."""
+        """Local values in the SDK's layout: ``[classes][rows][features]`` for a classifier, ``[rows][features]`` else."""
         return self._sdk_local().tolist()
 
     def get_local_importance_rank(self) -> list:
@@ -295,6 +295,38 @@ class Explanation:
         """Expected values as a list, one per output."""
         return self._require("expected_values").tolist()
 
+    # ------------------------------------------------------------------ raw features
+    def get_raw_explanation(
+        self, feature_maps: Any = None, raw_feature_names: Sequence[str] | None = None, eval_data: Any = None
+    ) -> Explanation:
+        """This explanation in raw features: engineered values summed through the feature maps (SDK name).
+
+        Parameters
+        ----------
+        feature_maps : matrix of shape (n_raw, n_engineered), list of such matrices, or FeatureMap, optional
+            Raw -> engineered maps; a list holds the maps of successive transformations, composed in order.
+            Default: the map recorded by an explainer built with transformations.
+        raw_feature_names : sequence of str, optional
+        eval_data : array-like of shape (n_rows, n_raw), optional
+            The raw rows, kept as the raw explanation's eval_data.
+
+        Returns
+        -------
+        Explanation
+            ``is_raw=True``; see :func:`pellucid.transformations.raw_explanation`.
+        """
+        # transformations sits above the core in the layers: imported on use, never at module level
+        from pellucid.transformations import raw_explanation
+
+        return raw_explanation(self, feature_maps, list(raw_feature_names) if raw_feature_names else None, eval_data)
+
+    def get_raw_feature_importances(self, feature_maps: Any = None) -> list:
+        """Raw importances in the SDK layout: local (``[classes][rows][raw features]`` or ``[rows][raw features]``)
+        when the explanation has local values, else global (``[raw features]``)."""
+        from pellucid.transformations import raw_feature_importances
+
+        return raw_feature_importances(self, feature_maps)
+
     # ------------------------------------------------------------------ selection and combination
     def select_rows(self, rows: Any) -> Explanation:
         """A new explanation holding only the given rows (indices, slice or boolean mask)."""
@@ -304,6 +336,20 @@ class Explanation:
             value = getattr(self, name)
             picked[name] = None if value is None else value[rows]
         return self._replace(**picked)
+
+    def global_only(self) -> Explanation:
+        """This explanation's global view alone: local values, rows and outputs dropped, the same id."""
+        return Explanation(
+            method=self.method,
+            task=self.task,
+            features=self.features,
+            classes=self.classes,
+            global_values=self.global_values,
+            expected_values=self.expected_values,
+            meta=copy.deepcopy(self.meta),
+            explanation_id=self.id,
+            is_raw=self.is_raw,
+        )
 
     @classmethod
     def concatenate(cls, explanations: Sequence[Explanation]) -> Explanation:

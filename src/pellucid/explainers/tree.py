@@ -71,8 +71,11 @@ class TreeExplainer(BaseExplainer):
         Feature names.
     classes : list, optional
         Class labels of a classifier, one per class; default the model's ``classes_``.
-    transformations : None
-        Not supported by this explainer.
+    transformations : optional
+        Fitted raw -> engineered transformations (see :class:`~pellucid.explainers.base.BaseExplainer`): the
+        model takes engineered features, data is given raw, ``raw=True`` reports raw features.
+    allow_all_transformations : bool, default False
+        Share many-to-one transformations' importance equally among their input columns.
     feature_perturbation : {"tree_path_dependent", "interventional"}
         How absent features are treated: follow the training cover of each split (path dependent), or take
         the background rows' values (interventional).
@@ -112,8 +115,12 @@ class TreeExplainer(BaseExplainer):
         *,
         feature_perturbation: str = "tree_path_dependent",
         model_task: str = "unknown",
+        allow_all_transformations: bool = False,
     ) -> None:
-        super().__init__(model, initialization_examples, features, classes, transformations, model_task=model_task)
+        super().__init__(
+            model, initialization_examples, features, classes, transformations, model_task=model_task,
+            allow_all_transformations=allow_all_transformations,
+        )
         if feature_perturbation not in FEATURE_PERTURBATIONS:
             raise ArgumentError(
                 f"feature_perturbation must be one of {FEATURE_PERTURBATIONS}; found {feature_perturbation!r}"

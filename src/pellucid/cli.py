@@ -1,0 +1,161 @@
+"""The ``pellucid`` command line: explain, demo, and the subcommands of the edge packages.
+
+``pellucid explain --model M --data D [--background B] --out explanation.json`` explains a saved model;
+``pellucid demo`` runs the classic example end to end. Subcommands of optional parts (``serve``, ``dashboard``,
+``history``) are added when their package is importable, and otherwise say which extra installs them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from pellucid._version import __version__
+from pellucid.errors import ArgumentError, PellucidError
+
+__all__ = ["main", "build_parser", "load_model", "load_table"]
+
+# subcommand -> (module with add_parser(subparsers) and run(args), extra that installs its dependencies)
+PLUGINS: dict[str, tuple[str, str]] = {
+    "dashboard": ("pellucid.dashboard.cli", "dashboard"),
+    "history": ("pellucid.store.cli", "mlflow"),
+    "serve": ("pellucid.serve.cli", "serve"),
+}
+
+METHODS = ("auto", "tree", "linear", "kernel", "deep", "mimic", "lime", "pfi")
+_METHOD_CLASSES = {
+    "tree": ("pellucid.explainers.tree", "TreeExplainer"),
+    "linear": ("pellucid.explainers.linear", "LinearExplainer"),
+    "kernel": ("pellucid.explainers.kernel", "KernelExplainer"),
+    "deep": ("pellucid.explainers.deep", "DeepExplainer"),
+    "lime": ("pellucid.explainers.lime", "LIMEExplainer"),
+    "pfi": ("pellucid.explainers.pfi", "PFIExplainer"),
+}
+
+
+def load_table(path: str | Path) -> Any:
+    """Read a CSV or Parquet file into a DataFrame."""
+    import pandas as pd
+
+    path = Path(path)
+    if not path.exists():
+        raise ArgumentError(f"expected an existing CSV or Parquet file; found no file at {path}")
+    if path.suffix.lower() in (".parquet", ".pq"):
+        return pd.read_parquet(path)
+    if path.suffix.lower() in (".csv", ".txt", ".tsv"):
+        return pd.read_csv(path, sep="\t" if path.suffix.lower() == ".tsv" else ",")
+    raise ArgumentError(f"expected a .csv, .tsv or .parquet file; found {path.name}")
+
+
+def load_model(path: str | Path, *, allow_pickle: bool = False) -> Any:
+    """Load a model file: LightGBM ``.txt``, XGBoost ``.json``/``.ubj``, scikit-learn ``.skops`` (safe), or
+    joblib/pickle only with ``allow_pickle`` (unpickling runs code from the file)."""
+    from pellucid.scoring import load_model_file
+
+    return load_model_file(path, allow_pickle=allow_pickle)
+
+
+def _make_explainer(method: str, model: Any, background: Any, options: dict) -> Any:
+    if method == "auto":
+        from pellucid.explainers.tabular import TabularExplainer
+
+        return TabularExplainer(model, background, **options)
+    if method == "mimic":
+        module = importlib.import_module("pellucid.explainers.mimic")
+        surrogate = module.LGBMExplainableModel
+        return module.MimicExplainer(model, background, surrogate, **options)
+    module_name, class_name = _METHOD_CLASSES[method]
+    return getattr(importlib.import_module(module_name), class_name)(model, background, **options)
+
+
+def _run_explain(args: argparse.Namespace) -> int:
+    if args.method == "pfi" and args.target is None:
+        raise ArgumentError("--method pfi needs the true labels: pass --target COLUMN")
+    data = load_table(args.data)
+    labels = None
+    if args.target is not None:
+        if args.target not in data.columns:
+            raise ArgumentError(f"--target names column {args.target!r}, which {args.data} does not have")
+        labels = data.pop(args.target).to_numpy()
+    background = load_table(args.background).drop(columns=[args.target], errors="ignore") if args.background else data
+    model = load_model(args.model, allow_pickle=args.allow_pickle)
+    options: dict[str, Any] = {}
+    if args.model_task != "unknown":
+        options["model_task"] = args.model_task
+    explainer = _make_explainer(args.method, model, background, options)
+    if args.method == "pfi":
+        explanation = explainer.explain_global(data, labels)
+    else:
+        explanation = explainer.explain_global(data)
+    explanation.save(args.out)
+    print(f"explained {len(data)} rows with {explanation.meta.get('explainer', type(explainer).__name__)} "
+          f"({explanation.method}); saved {args.out}")
+    for rank, (name, value) in enumerate(explanation.get_feature_importance_dict(args.top_k).items(), start=1):
+        print(f"{rank:3d}. {name:30s} {value:.6g}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``pellucid`` command."""
+    parser = argparse.ArgumentParser(prog="pellucid", description="Explain machine-learning models.")
+    parser.add_argument("--version", action="version", version=f"pellucid {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log what pellucid does on your behalf")
+    subparsers = parser.add_subparsers(dest="command", required=True)
+
+    explain = subparsers.add_parser("explain", help="explain a saved model on a CSV/Parquet file")
+    explain.add_argument("--model", required=True, help="LightGBM .txt, XGBoost .json/.ubj, scikit-learn .skops, or .joblib (--allow-pickle)")
+    explain.add_argument("--data", required=True, help="rows to explain (CSV or Parquet)")
+    explain.add_argument("--background", help="background rows (CSV or Parquet); default: --data")
+    explain.add_argument("--target", help="label column to drop from the data (needed by --method pfi)")
+    explain.add_argument("--method", choices=METHODS, default="auto", help="explainer (default: pick automatically)")
+    explain.add_argument("--model-task", choices=("unknown", "classification", "regression"), default="unknown")
+    explain.add_argument("--out", default="explanation.json", help="where to save the explanation (JSON)")
+    explain.add_argument("--top-k", type=int, default=20, help="how many global importances to print")
+    explain.add_argument("--allow-pickle", action="store_true", help="trust and unpickle a .joblib/.pkl model file")
+    explain.set_defaults(handler=_run_explain)
+
+    demo = subparsers.add_parser("demo", help="run the classic breast-cancer example end to end")
+    demo.add_argument("--out-dir", default="demo_output", help="folder for the demo's files")
+    demo.set_defaults(handler=lambda args: importlib.import_module("pellucid.demo").run(args.out_dir))
+
+    for name, (module_name, extra) in PLUGINS.items():
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError as exc:
+            missing = subparsers.add_parser(name, help=f"(needs pip install \"pellucid[{extra}]\")")
+            missing.set_defaults(handler=_missing_extra(name, extra, exc))
+            continue
+        sub = module.add_parser(subparsers)
+        if sub is not None and sub.get_default("handler") is None:
+            sub.set_defaults(handler=module.run)
+    return parser
+
+
+def _missing_extra(name: str, extra: str, exc: ImportError):
+    def handler(args: argparse.Namespace) -> int:
+        print(f"pellucid {name} needs optional packages ({exc}); install them with: pip install \"pellucid[{extra}]\"",
+              file=sys.stderr)
+        return 2
+
+    return handler
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``pellucid`` command; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(message)s")
+    try:
+        return int(args.handler(args) or 0)
+    except PellucidError as exc:
+        print(f"error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

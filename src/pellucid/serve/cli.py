@@ -1,0 +1,121 @@
+"""``pellucid serve``: run the explanation service under uvicorn.
+
+The lead's ``pellucid`` command adds the subcommand with :func:`add_parser` and runs it with :func:`run`; the
+module also runs alone: ``python -m pellucid.serve.cli --scoring-explainer DIR``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from pellucid.errors import ArgumentError, PellucidError, require
+from pellucid.serve.service import DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_ROWS
+
+__all__ = ["add_parser", "run", "main", "environment_for_workers"]
+
+logger = logging.getLogger(__name__)
+
+_LOOPBACK = ("127.0.0.1", "localhost", "::1")
+APP_FACTORY = "pellucid.serve.app:create_app_from_env"
+
+
+def _configure(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    parser.add_argument("--scoring-explainer", required=True, metavar="DIR",
+                        help="folder of a saved scoring explainer (ScoringExplainer.save)")
+    parser.add_argument("--model", metavar="FILE",
+                        help="model for the predictions: LightGBM .txt, XGBoost .json/.ubj or scikit-learn .skops "
+                             "(default: the scoring explainer's own)")
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8000, help="port to listen on (default 8000)")
+    parser.add_argument("--api-key-env", metavar="VAR",
+                        help="name of an environment variable holding the API key clients send in X-API-Key")
+    parser.add_argument("--max-rows", type=int, default=DEFAULT_MAX_ROWS, help="rows accepted per request")
+    parser.add_argument("--max-body-bytes", type=int, default=DEFAULT_MAX_BODY_BYTES,
+                        help="largest request body accepted, in bytes")
+    parser.add_argument("--allow-pickle", action="store_true",
+                        help="accept a pickled model (runs code from the file: only for files you trust)")
+    parser.add_argument("--signing-key-env", metavar="VAR",
+                        help="name of an environment variable holding the key the artifact's manifest was signed with")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="worker processes, each with its own copy of the scoring explainer (default 1)")
+    parser.add_argument("--log-level", default="info", choices=("critical", "error", "warning", "info", "debug"))
+    return parser
+
+
+def add_parser(subparsers: Any) -> argparse.ArgumentParser:
+    """Add the ``serve`` subcommand to the ``pellucid`` command's subparsers; returns it (handler set to run)."""
+    parser = subparsers.add_parser(
+        "serve",
+        help="serve predictions and explanations over HTTP",
+        description="Serve a saved scoring explainer: POST /score, GET /health, GET /metadata, docs at /docs.",
+    )
+    _configure(parser)
+    parser.set_defaults(handler=run)
+    return parser
+
+
+def _secret(variable: str | None, what: str) -> str | None:
+    if variable is None:
+        return None
+    value = os.environ.get(variable)
+    if not value:
+        raise ArgumentError(f"--{what}-env names the environment variable {variable!r}, which is unset or empty")
+    return value
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the service until interrupted; returns the exit status."""
+    uvicorn = require("uvicorn", "serve")
+    from pellucid.serve.app import create_app
+
+    if not 0 < args.port < 65536:
+        raise ArgumentError(f"--port must be between 1 and 65535; found {args.port}")
+    if args.workers < 1:
+        raise ArgumentError(f"--workers must be at least 1; found {args.workers}")
+    api_key = _secret(args.api_key_env, "api-key")
+    signing_key = _secret(args.signing_key_env, "signing-key")
+    if api_key is None and args.host not in _LOOPBACK:
+        logger.warning("serving on %s without an API key: anyone who can reach it can score", args.host)
+    options = {"max_rows": args.max_rows, "max_body_bytes": args.max_body_bytes, "allow_pickle": args.allow_pickle}
+    # Built here even with several workers: a refused artifact stops the command before anything listens.
+    app = create_app(args.scoring_explainer, args.model, api_key=api_key, signing_key=signing_key, **options)
+    if args.workers == 1:
+        uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
+        return 0
+    # Worker processes build their own app from the environment (uvicorn needs an import string for them).
+    os.environ.update(environment_for_workers(args.scoring_explainer, args.model, api_key, signing_key, **options))
+    uvicorn.run(APP_FACTORY, factory=True, host=args.host, port=args.port, workers=args.workers,
+                log_level=args.log_level)
+    return 0
+
+
+def environment_for_workers(folder: str, model: str | None, api_key: str | None, signing_key: str | None, *,
+                            max_rows: int, max_body_bytes: int, allow_pickle: bool) -> dict[str, str]:
+    """The variables :func:`pellucid.serve.app.create_app_from_env` reads, for worker processes."""
+    environment = {"PELLUCID_SCORING_EXPLAINER": str(folder), "PELLUCID_MAX_ROWS": str(max_rows),
+                   "PELLUCID_MAX_BODY_BYTES": str(max_body_bytes), "PELLUCID_ALLOW_PICKLE": "1" if allow_pickle else "0"}
+    for name, value in (("PELLUCID_MODEL", model), ("PELLUCID_API_KEY", api_key), ("PELLUCID_SIGNING_KEY", signing_key)):
+        if value:
+            environment[name] = str(value)
+    return environment
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m pellucid.serve.cli``: the serve subcommand on its own."""
+    parser = _configure(argparse.ArgumentParser(prog="pellucid serve", description=__doc__.splitlines()[0]))
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s %(message)s")
+    try:
+        return run(args)
+    except PellucidError as exc:
+        print(f"error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

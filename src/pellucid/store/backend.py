@@ -1,0 +1,230 @@
+"""Where the explanation history lives, and MLflow's errors turned into pellucid's.
+
+The tracking URI is chosen in this order:
+
+1. the ``tracking_uri`` argument;
+2. the ``MLFLOW_TRACKING_URI`` environment variable, or a URI set in-process with ``mlflow.set_tracking_uri``;
+3. the *embedded default*: a local SQLite store in the working folder,
+   ``sqlite:///<cwd>/pellucid_runs/mlflow.db``, with artifacts in ``<cwd>/pellucid_runs/artifacts`` -
+   it works on a laptop with nothing started.
+
+For any local ``sqlite:///`` store, experiments that pellucid creates keep their artifacts in ``artifacts/``
+beside the database file (MLflow's own default would be ``./mlruns`` of whatever folder the process runs in).
+
+MLflow is imported only here and in :mod:`pellucid.store.client`, through :func:`pellucid.errors.require`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from pellucid.errors import MissingDependencyError, ServiceError, StoreError, StoreNotFoundError, require
+
+__all__ = ["EMBEDDED_FOLDER", "mlflow_module", "resolve_tracking_uri", "embedded_paths", "sqlite_artifacts", "mlflow_errors", "fail_fast", "quiet_downloads", "scoped_env",
+           "require_database_support"]
+
+logger = logging.getLogger("pellucid.store")
+
+EMBEDDED_FOLDER = "pellucid_runs"
+# While probing a server we want an answer in seconds, not MLflow's default of 7 retries with backoff.
+PROBE_ENV = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0", "MLFLOW_HTTP_REQUEST_TIMEOUT": "10"}
+
+
+def mlflow_module() -> ModuleType:
+    """Import mlflow or raise MissingDependencyError naming the ``mlflow`` extra."""
+    return require("mlflow", "mlflow")
+
+
+def embedded_paths(workdir: str | Path | None = None) -> tuple[str, Path]:
+    """The embedded default's tracking URI and artifact folder for ``workdir`` (the working folder when None).
+
+    Returns
+    -------
+    (str, Path)
+        ``sqlite:///<workdir>/pellucid_runs/mlflow.db`` and ``<workdir>/pellucid_runs/artifacts``.
+    """
+    root = Path(workdir if workdir is not None else os.getcwd()).resolve() / EMBEDDED_FOLDER
+    return f"sqlite:///{(root / 'mlflow.db').as_posix()}", root / "artifacts"
+
+
+def resolve_tracking_uri(tracking_uri: str | None) -> tuple[str, Path | None]:
+    """The tracking URI to use and, for a local SQLite store, the artifact folder beside the database.
+
+    Returns
+    -------
+    (str, Path or None)
+        The URI, and ``<database folder>/artifacts`` for a ``sqlite:///`` file URI (the embedded default
+        included): experiments pellucid creates there keep their artifacts beside the database. None for any
+        other store, whose experiments use the server's or MLflow's artifact location.
+    """
+    if tracking_uri:
+        uri = str(tracking_uri)
+    else:
+        mlflow = mlflow_module()
+        if os.environ.get("MLFLOW_TRACKING_URI") or _set_in_process(mlflow):
+            uri = mlflow.get_tracking_uri()
+        else:
+            uri, _ = embedded_paths()
+    return uri, sqlite_artifacts(uri)
+
+
+def sqlite_artifacts(uri: str) -> Path | None:
+    """``<database folder>/artifacts`` for a ``sqlite:///path`` URI; None for other URIs and in-memory SQLite."""
+    if not uri.startswith("sqlite:///"):
+        return None
+    path = uri[len("sqlite:///"):].split("?", 1)[0]
+    if not path or path == ":memory:":
+        return None
+    return Path(path).resolve().parent / "artifacts"
+
+
+_DATABASE_SCHEMES = ("sqlite", "postgresql", "mysql", "mssql")
+
+
+def require_database_support(uri: str) -> None:
+    """Raise MissingDependencyError when ``uri`` is a database store and only mlflow-skinny is installed.
+
+    mlflow-skinny talks to a tracking server but has no SQL store (no SQLAlchemy, no Alembic), so the embedded
+    default and direct database URIs need the full ``mlflow`` package.
+    """
+    scheme = uri.split(":", 1)[0].split("+", 1)[0].lower()
+    if scheme not in _DATABASE_SCHEMES:
+        return
+    for module in ("sqlalchemy", "alembic"):
+        try:
+            require(module, "mlflow")
+        except MissingDependencyError as exc:
+            raise MissingDependencyError(
+                f"the database tracking store {describe_uri(uri)} needs the full mlflow package (mlflow-skinny has "
+                f"no SQL store): {exc}; or set MLFLOW_TRACKING_URI to an MLflow server"
+            ) from exc
+
+
+def _set_in_process(mlflow: ModuleType) -> bool:
+    try:
+        from mlflow.tracking._tracking_service.utils import is_tracking_uri_set
+    except ImportError:  # private helper moved: fall back to the environment only
+        return False
+    return bool(is_tracking_uri_set())
+
+
+@contextlib.contextmanager
+def embedded_lock(artifacts: Path) -> Iterator[None]:
+    """Serialise first-time creation of a local SQLite store between processes (POSIX file lock beside it)."""
+    root = artifacts.parent
+    root.mkdir(parents=True, exist_ok=True)
+    artifacts.mkdir(exist_ok=True)
+    try:
+        import fcntl
+    except ImportError:  # Windows: no cross-process lock; concurrent first use may need a retry
+        yield
+        return
+    with open(root / ".init.lock", "a+b") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+@contextlib.contextmanager
+def scoped_env(values: dict[str, str]) -> Iterator[None]:
+    """Within the block, set the environment variables in ``values`` that the user has not set themselves.
+
+    The environment is process-wide: blocks are kept short (one MLflow call) and restore what was there.
+    """
+    added = [name for name in values if os.environ.get(name) is None]
+    for name in added:
+        os.environ[name] = values[name]
+    try:
+        yield
+    finally:
+        for name in added:
+            os.environ.pop(name, None)
+
+
+def fail_fast() -> contextlib.AbstractContextManager[None]:
+    """Within the block, MLflow HTTP calls fail at once on an unreachable server (no retries, 10 s timeout)."""
+    return scoped_env(PROBE_ENV)
+
+
+def quiet_downloads() -> contextlib.AbstractContextManager[None]:
+    """Within the block, MLflow prints no artifact progress bar (one explanation is two or three small files)."""
+    return scoped_env({"MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false"})
+
+
+@contextlib.contextmanager
+def mlflow_errors(action: str, tracking_uri: str) -> Iterator[None]:
+    """Turn MLflow and connection errors raised in the block into pellucid's typed errors.
+
+    ``action`` says what was being done ("reading run 'abc'"), for the message.
+    """
+    try:
+        yield
+    except (StoreError, ServiceError):
+        raise
+    except Exception as exc:  # MLflow raises MlflowException, requests errors, OSError ...
+        translated = _translate(exc, action, tracking_uri)
+        if translated is None:
+            raise
+        raise translated from exc
+
+
+def _translate(exc: Exception, action: str, tracking_uri: str) -> Exception | None:
+    if _is_connection_error(exc):
+        return ServiceError(
+            f"{action}: expected an MLflow tracking server at {describe_uri(tracking_uri)}; it could not be reached "
+            f"({_first_line(exc)}). Start the server, fix MLFLOW_TRACKING_URI, or unset it to use the embedded "
+            f"local store in ./{EMBEDDED_FOLDER}"
+        )
+    error_code = getattr(exc, "error_code", None)
+    if error_code is None and type(exc).__module__.split(".")[0] != "mlflow":
+        return None
+    if error_code == "RESOURCE_DOES_NOT_EXIST":
+        return StoreNotFoundError(f"{action}: not found in the tracking store {describe_uri(tracking_uri)}: {_first_line(exc)}")
+    return StoreError(f"{action} failed in the tracking store {describe_uri(tracking_uri)}: {_first_line(exc)}")
+
+
+def _is_connection_error(exc: BaseException) -> bool:
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        name = type(current).__name__
+        module = type(current).__module__
+        if isinstance(current, (ConnectionError, TimeoutError)) or (
+            module.startswith(("requests", "urllib3")) and ("Connection" in name or "Timeout" in name)
+        ):
+            return True
+        current = current.__cause__ or current.__context__
+    return False
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    message = text[0] if text else type(exc).__name__
+    return message if len(message) <= 400 else message[:400] + " ..."
+
+
+def is_http(uri: str) -> bool:
+    """True for an ``http(s)://`` tracking URI (a server to probe)."""
+    return uri.startswith(("http://", "https://"))
+
+
+def describe_uri(uri: str) -> str:
+    """The URI without credentials, for logs."""
+    if "@" in uri and "://" in uri:
+        scheme, rest = uri.split("://", 1)
+        return f"{scheme}://***@{rest.split('@', 1)[1]}"
+    return uri
+
+
+def run_tags(run: Any) -> dict[str, str]:
+    """The tags of an MLflow run as a plain dict."""
+    return dict(run.data.tags or {})

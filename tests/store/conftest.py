@@ -1,0 +1,98 @@
+"""Fixtures of the explanation-history tests: a real MLflow server and the embedded local store."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.store.helpers import Store, free_port
+
+pytest.importorskip("mlflow")
+
+SERVER_START_TIMEOUT = 60.0
+
+
+def _stop(process: subprocess.Popen) -> None:
+    """Stop the server and its children: they share its process group (the server's PID)."""
+    for sig, wait in ((signal.SIGTERM, 15), (signal.SIGKILL, 10)):
+        try:
+            os.killpg(process.pid, sig)
+        except ProcessLookupError:
+            break
+        try:
+            process.wait(timeout=wait)
+        except subprocess.TimeoutExpired:
+            continue
+    # a child that outlived the server would still be in the group
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+@pytest.fixture(scope="session")
+def mlflow_server(tmp_path_factory: pytest.TempPathFactory):
+    """A real ``mlflow server`` on 127.0.0.1 (SQLite backend, proxied local artifacts), stopped at the end."""
+    root = tmp_path_factory.mktemp("mlflow_server")
+    port = free_port()
+    env = {**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}  # no GenAI job workers: a lean server
+    env.pop("MLFLOW_TRACKING_URI", None)
+    command = [
+        sys.executable, "-m", "mlflow", "server",
+        "--backend-store-uri", f"sqlite:///{root}/db",
+        "--artifacts-destination", f"{root}/art",
+        "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
+    ]
+    log_path = root / "server.log"
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=root, env=env,
+                                   start_new_session=True)
+    uri = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + SERVER_START_TIMEOUT
+        while True:
+            if process.poll() is not None:
+                pytest.fail(f"mlflow server exited with {process.returncode}:\n{log_path.read_text()[-3000:]}")
+            try:
+                with urllib.request.urlopen(f"{uri}/health", timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"mlflow server not healthy after {SERVER_START_TIMEOUT} s:\n{log_path.read_text()[-3000:]}")
+            time.sleep(0.25)
+        yield Store("server", uri, root / "art")
+    finally:
+        _stop(process)
+
+
+@pytest.fixture(scope="session")
+def embedded_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A working folder for the embedded default, shared by the tests (each uses its own runs)."""
+    return tmp_path_factory.mktemp("embedded_workdir")
+
+
+@pytest.fixture
+def in_embedded_root(embedded_root: Path, monkeypatch: pytest.MonkeyPatch) -> Store:
+    """Run the test in the embedded working folder with no tracking URI configured."""
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.chdir(embedded_root)
+    return Store("embedded", None, embedded_root / "pellucid_runs" / "artifacts")
+
+
+@pytest.fixture(params=["embedded", "server"])
+def store(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Store:
+    """Each test using it runs against the embedded default and against the real server."""
+    if request.param == "embedded":
+        return request.getfixturevalue("in_embedded_root")
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.chdir(tmp_path)
+    return request.getfixturevalue("mlflow_server")

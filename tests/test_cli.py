@@ -1,0 +1,79 @@
+import json
+
+import joblib
+import numpy as np
+import pytest
+from sklearn.datasets import load_iris
+from sklearn.linear_model import LogisticRegression
+
+from pellucid.cli import main
+from pellucid.explanation import Explanation
+
+
+@pytest.fixture()
+def iris_csv(tmp_path):
+    data = load_iris(as_frame=True)
+    frame = data.frame.rename(columns=lambda c: c.replace(" (cm)", "").replace(" ", "_"))
+    path = tmp_path / "iris.csv"
+    frame.to_csv(path, index=False)
+    return path, frame
+
+
+def test_explain_a_lightgbm_text_model(tmp_path, iris_csv, capsys):
+    lightgbm = pytest.importorskip("lightgbm")
+    path, frame = iris_csv
+    X, y = frame.drop(columns="target"), frame["target"]
+    booster = lightgbm.LGBMRegressor(n_estimators=20, verbose=-1).fit(X, y).booster_
+    model_file = tmp_path / "model.txt"
+    booster.save_model(str(model_file))
+    out = tmp_path / "explanation.json"
+    assert main(["explain", "--model", str(model_file), "--data", str(path), "--target", "target",
+                 "--out", str(out), "--top-k", "3"]) == 0
+    printed = capsys.readouterr().out
+    explanation = Explanation.load(out)
+    assert explanation.meta["explainer"] == "TreeExplainer" and explanation.n_rows == len(frame)
+    assert explanation.get_ranked_global_names()[0] in printed
+    total = explanation.local_values.sum(axis=1)[:, 0] + explanation.expected_values[0]
+    assert np.allclose(total, booster.predict(X), atol=1e-6)
+
+
+def test_pickle_needs_allow_pickle_and_skops_does_not(tmp_path, iris_csv, capsys):
+    skops_io = pytest.importorskip("skops.io")
+    path, frame = iris_csv
+    model = LogisticRegression(max_iter=1000).fit(frame.drop(columns="target"), frame["target"])
+    pickled = tmp_path / "model.joblib"
+    joblib.dump(model, pickled)
+    out = tmp_path / "e.json"
+    assert main(["explain", "--model", str(pickled), "--data", str(path), "--target", "target", "--out", str(out)]) == 2
+    assert "UnsafeArtifactError" in capsys.readouterr().err and not out.exists()
+    assert main(["explain", "--model", str(pickled), "--allow-pickle", "--data", str(path), "--target", "target",
+                 "--out", str(out)]) == 0
+    safe = tmp_path / "model.skops"
+    skops_io.dump(model, safe)
+    assert main(["explain", "--model", str(safe), "--data", str(path), "--target", "target", "--out", str(out)]) == 0
+    assert Explanation.load(out).meta["explainer"] == "LinearExplainer"
+
+
+def test_methods_and_bad_arguments(tmp_path, iris_csv, capsys):
+    skops_io = pytest.importorskip("skops.io")
+    path, frame = iris_csv
+    model = LogisticRegression(max_iter=1000).fit(frame.drop(columns="target"), frame["target"])
+    safe = tmp_path / "model.skops"
+    skops_io.dump(model, safe)
+    out = tmp_path / "pfi.json"
+    assert main(["explain", "--model", str(safe), "--data", str(path), "--target", "target", "--method", "pfi",
+                 "--out", str(out)]) == 0
+    assert Explanation.load(out).method == "permutation_importance"
+    assert main(["explain", "--model", str(safe), "--data", str(path), "--method", "pfi", "--out", str(out)]) == 2
+    assert "--target" in capsys.readouterr().err
+    assert main(["explain", "--model", str(safe), "--data", str(tmp_path / "missing.csv"), "--out", str(out)]) == 2
+    assert "no file" in capsys.readouterr().err
+    assert main(["explain", "--model", str(tmp_path / "model.bin"), "--data", str(path), "--out", str(out)]) == 2
+
+
+def test_subcommands_are_registered():
+    from pellucid.cli import build_parser
+
+    commands = build_parser()._subparsers._group_actions[0].choices
+    assert {"explain", "demo", "dashboard", "history", "serve"} <= set(commands)
+    assert json.loads(json.dumps(sorted(commands)))  # names are plain strings
