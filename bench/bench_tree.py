@@ -176,9 +176,14 @@ def run_case(case: Case, threads: list[int], seconds: float) -> list[dict]:
     return results
 
 
+def _rate(value: float) -> str:
+    return f"{value:,.0f}" if value >= 100 else f"{value:.2f}"
+
+
 def _format(r: dict) -> str:
-    return (f"{r['case']:24s} {r['threads']:>2d}  pellucid {r['pellucid_cold']:>10,.0f} cold {r['pellucid_warm']:>10,.0f} "
-            f"warm   shap {r['shap_cold']:>9,.0f} cold {r['shap_warm']:>9,.0f} warm   ratio cold "
+    return (f"{r['case']:24s} {r['threads']:>2d}  pellucid {_rate(r['pellucid_cold']):>9s} cold "
+            f"{_rate(r['pellucid_warm']):>9s} warm   shap {_rate(r['shap_cold']):>8s} cold {_rate(r['shap_warm']):>8s} "
+            f"warm   ratio cold "
             f"{r['pellucid_cold'] / r['shap_cold']:>6.1f}x warm {r['pellucid_warm'] / r['shap_warm']:>6.1f}x   "
             f"|diff| {r['max_abs_diff']:.1e}")
 

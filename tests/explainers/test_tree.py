@@ -112,8 +112,9 @@ def model(kind: str):
 ALL_KINDS = ["dt_binary", "rf_multi", "et_binary", "dt_reg", "rf_reg", "et_reg", "gb_binary", "gb_multi", "gb_reg",
              "hgb_binary", "hgb_multi", "hgb_reg", "lgb_binary", "lgb_multi", "lgb_reg", "lgb_booster", "xgb_binary",
              "xgb_multi", "xgb_reg", "xgb_booster", "cb_binary", "cb_multi", "cb_reg"]
-# shap 0.51 does not explain these (multiclass sklearn GradientBoosting) or is not exact on them
-# (interventional with NaN in sklearn/HGB trees, multiclass CatBoost interventional): brute force instead.
+# shap 0.51 does not explain multiclass sklearn GradientBoosting, and is not exact on interventional values of
+# HistGradientBoosting, of sklearn trees with NaN in the background, of LightGBM zero_as_missing or XGBoost
+# dart models, nor on multiclass CatBoost (it hangs): brute force is the oracle there.
 SHAP_PATH_DEPENDENT = [k for k in ALL_KINDS if k != "gb_multi"]
 
 
@@ -282,6 +283,11 @@ def test_native_fallback_for_categorical_inputs():
         _compare(explanation.local_values, reference)
         total = explanation.local_values.sum(axis=1) + explanation.expected_values
         np.testing.assert_allclose(total, explanation.model_output, atol=1e-5)
+    # interaction values: XGBoost's own on the fallback path (rows sum to the SHAP values); LightGBM has none
+    inter = TreeExplainer(fitted_xgb).shap_interaction_values(frame.iloc[:5])
+    np.testing.assert_allclose(inter.sum(axis=2), explanation.local_values[:5], atol=1e-5)
+    with pytest.raises(ModelInterfaceError, match="no native interaction values"):
+        TreeExplainer(fitted_lgb).shap_interaction_values(frame.iloc[:5])
     # interventional values need pellucid's own reading of the trees, which refuses categorical splits clearly
     with pytest.raises(ModelInterfaceError, match="categorical splits"):
         TreeExplainer(fitted_xgb, frame.iloc[:20], feature_perturbation="interventional")
@@ -307,14 +313,14 @@ def test_deep_forest_takes_v1_fallback_and_says_so():
 
 
 # ---------------------------------------------------------------------------------------------- interventional
-@pytest.mark.parametrize("kind", ["rf_multi", "gb_binary", "gb_reg", "lgb_binary", "lgb_multi", "lgb_reg",
-                                  "xgb_binary", "xgb_multi", "xgb_reg", "cb_binary", "cb_reg"])
+@pytest.mark.parametrize("kind", ["dt_binary", "rf_multi", "et_reg", "gb_binary", "gb_reg", "lgb_binary",
+                                  "lgb_multi", "lgb_reg", "xgb_binary", "xgb_multi", "xgb_reg", "cb_binary", "cb_reg"])
 def test_interventional_matches_shap(kind):
     fitted, X = model(kind)
-    if kind.startswith(("rf", "gb")):  # shap is not exact on sklearn trees with NaN in the background
-        X = XC if kind != "gb_reg" else XR
-        fitted = type(fitted)(**fitted.get_params()).fit(X, YC if kind == "rf_multi" else (YB if "binary" in kind
-                                                                                           else YR))
+    if kind.startswith(("dt", "rf", "et", "gb")):
+        # shap is not exact on sklearn trees with NaN in the background (brute force covers that case below)
+        X, y = (XR, YR) if kind.endswith("reg") else (XC, YB if kind.endswith("binary") else YC)
+        fitted = type(fitted)(**fitted.get_params()).fit(X, y)
     background = X[:25]
     explanation = TreeExplainer(fitted, background, feature_perturbation="interventional").explain_local(X[50:80])
     reference = shap.TreeExplainer(fitted, background, feature_perturbation="interventional")
@@ -394,8 +400,8 @@ def test_xgboost_dart_interventional_matches_brute_force():
 
 
 # ---------------------------------------------------------------------------------------------- interactions
-@pytest.mark.parametrize("kind", ["rf_multi", "dt_reg", "gb_binary", "lgb_binary", "lgb_reg", "xgb_multi",
-                                  "xgb_reg", "cb_reg"])
+@pytest.mark.parametrize("kind", ["rf_multi", "dt_reg", "et_binary", "gb_binary", "hgb_multi", "hgb_reg",
+                                  "lgb_binary", "lgb_reg", "xgb_multi", "xgb_reg", "cb_reg"])
 def test_interactions_match_shap_and_sum_to_shap_values(kind):
     fitted, X = model(kind)
     rows = X[:15]

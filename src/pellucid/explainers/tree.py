@@ -4,12 +4,15 @@ Path-dependent TreeSHAP (the default) explains the model with the trees' own cov
 feature distribution; interventional TreeSHAP explains it against a background dataset (each feature
 absent from a coalition takes the background row's value), averaged over the background rows.
 
-Where the model's library computes path-dependent SHAP values itself (LightGBM ``pred_contrib``, XGBoost
-``pred_contribs`` / ``pred_interactions``, CatBoost ``ShapValues`` / ``ShapInteractionValues``) that C++ path
-is used. Everything else (sklearn trees, forests, GradientBoosting, HistGradientBoosting; interventional
-values and LightGBM interaction values) runs pellucid's compiled TreeSHAP on one array form of the trees
-(:func:`pellucid.explainers._tree_ensemble.extract_ensemble`), with FastTreeSHAP-v2 style per-leaf tables
-where they fit in memory.
+Every model is read into one array form of its trees
+(:func:`pellucid.explainers._tree_ensemble.extract_ensemble`) and explained by pellucid's compiled TreeSHAP
+(numba, parallel over rows), with FastTreeSHAP-v2 style per-leaf tables where they repay their cost and fit
+in memory (``meta["notes"]`` says which leaves use them and which the v1 recurrence). That kernel is faster
+than the libraries' own C++ TreeSHAP (see ``bench/bench_tree.py``), so LightGBM ``pred_contrib``, XGBoost
+``pred_contribs`` / ``pred_interactions`` and CatBoost ``ShapValues`` / ``ShapInteractionValues`` are the
+fallback: for rows that are not plain numbers (pandas categoricals, CatBoost text categories) and trees
+pellucid does not read (XGBoost categorical splits, CatBoost categorical features, LightGBM linear trees).
+``meta["algorithm"]`` names the path taken.
 
 Output spaces: sklearn forest and tree classifiers are explained in probability (they average leaf class
 fractions); boosted classifiers in log-odds (binary) or per-class margins (multiclass); regressors in their
