@@ -18,7 +18,7 @@ from pellucid.data import Dataset
 from pellucid.errors import ArgumentError, DataValueError, ModelInterfaceError, PellucidError, describe
 from pellucid.explanation import CLASSIFICATION, REGRESSION
 
-__all__ = ["ModelWrapper", "TASKS", "model_type_name"]
+__all__ = ["ModelWrapper", "TASKS", "model_type_name", "is_callable_model"]
 
 TASKS = ("unknown", CLASSIFICATION, REGRESSION)
 
@@ -28,6 +28,11 @@ def model_type_name(model: Any) -> str:
     if not hasattr(model, "predict") and not hasattr(model, "predict_proba") and callable(model):
         return "function"
     return f"{type(model).__module__}.{type(model).__qualname__}"
+
+
+def is_callable_model(model: Any) -> bool:
+    """True for anything :class:`ModelWrapper` can call: ``predict``, ``predict_proba`` or a plain function."""
+    return _has_method(model, "predict_proba") or _has_method(model, "predict") or callable(model)
 
 
 def _is_sklearn_classifier(model: Any) -> bool:

@@ -153,8 +153,11 @@ class BaseExplainer:
         raise NotImplementedError
 
     def _task_and_classes(self) -> tuple[str, list | None]:
-        """The model's task and class labels."""
-        raise NotImplementedError
+        """The model's task and class labels: by default those of the ModelWrapper a subclass keeps in ``_model``."""
+        wrapper = getattr(self, "_model", None)
+        if not isinstance(wrapper, ModelWrapper):
+            raise NotImplementedError(f"{type(self).__name__} must say its task and classes")
+        return wrapper.task, wrapper.classes
 
     # ------------------------------------------------------------------ public API
     def explain_local(

@@ -57,7 +57,7 @@ import numpy as np
 from pellucid.data import Dataset, summarize
 from pellucid.errors import ArgumentError, DataShapeError
 from pellucid.explainers.base import BaseExplainer, LocalResult
-from pellucid.model import ModelWrapper
+from pellucid.model import ModelWrapper, is_callable_model
 from pellucid.shapley import CoalitionDesigns, allocate, fill_synthetic, solve_designs
 
 __all__ = ["KernelExplainer"]
@@ -185,12 +185,7 @@ class KernelExplainer(BaseExplainer):
     @classmethod
     def supports(cls, model: Any) -> bool:
         """True for anything with ``predict``/``predict_proba`` or any callable: Kernel SHAP is the fallback."""
-        return callable(model) or callable(getattr(model, "predict", None)) or callable(
-            getattr(model, "predict_proba", None)
-        )
-
-    def _task_and_classes(self) -> tuple[str, list | None]:
-        return self._model.task, self._model.classes
+        return is_callable_model(model)
 
     def _parameters(self) -> dict[str, Any]:
         return {

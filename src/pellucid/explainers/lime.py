@@ -62,7 +62,7 @@ from pellucid.explainers._lime_sampling import (
     check_categorical,
 )
 from pellucid.explainers.base import BaseExplainer, LocalResult
-from pellucid.model import ModelWrapper
+from pellucid.model import ModelWrapper, is_callable_model
 
 __all__ = ["LIMEExplainer", "kernel_weights"]
 
@@ -195,12 +195,7 @@ class LIMEExplainer(BaseExplainer):
     @classmethod
     def supports(cls, model: Any) -> bool:
         """LIME is model-agnostic: any model with predict/predict_proba, or a function."""
-        return callable(getattr(model, "predict_proba", None)) or callable(getattr(model, "predict", None)) or (
-            callable(model)
-        )
-
-    def _task_and_classes(self) -> tuple[str, list | None]:
-        return self._model.task, self._model.classes
+        return is_callable_model(model)
 
     def _parameters(self) -> dict[str, Any]:
         return {

@@ -33,6 +33,7 @@ from pellucid.explainers.linear import LinearExplainer
 from pellucid.explainers.tree import TreeExplainer
 from pellucid.explanation import CLASSIFICATION
 from pellucid.mimic.models.explainable_model import BaseExplainableModel
+from pellucid.model import is_callable_model
 
 __all__ = ["MimicExplainer", "POOR_FIDELITY"]
 
@@ -124,7 +125,7 @@ class MimicExplainer(BaseExplainer):
     @classmethod
     def supports(cls, model: Any) -> bool:
         """Any model with predict/predict_proba, or a function, can be mimicked."""
-        return callable(getattr(model, "predict", None)) or callable(model)
+        return is_callable_model(model)
 
     # ------------------------------------------------------------------ training
     def _training_rows(self) -> np.ndarray:

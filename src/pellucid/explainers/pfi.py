@@ -38,7 +38,7 @@ from pellucid.errors import ArgumentError, DataShapeError, DataValueError, descr
 from pellucid.explainers._pfi_metrics import resolve_metric
 from pellucid.explainers.base import BaseExplainer
 from pellucid.explanation import CLASSIFICATION, Explanation
-from pellucid.model import ModelWrapper, model_type_name
+from pellucid.model import ModelWrapper, is_callable_model, model_type_name
 
 __all__ = ["PFIExplainer"]
 
@@ -115,12 +115,7 @@ class PFIExplainer(BaseExplainer):
     @classmethod
     def supports(cls, model: Any) -> bool:
         """PFI is model-agnostic: any model with predict/predict_proba, or a function."""
-        return callable(getattr(model, "predict_proba", None)) or callable(getattr(model, "predict", None)) or (
-            callable(model)
-        )
-
-    def _task_and_classes(self) -> tuple[str, list | None]:
-        return self._model.task, self._model.classes
+        return is_callable_model(model)
 
     def _parameters(self) -> dict[str, Any]:
         return {"metric": self._metric_name(), "n_repeats": self.n_repeats, "seed": self.seed}
