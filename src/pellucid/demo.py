@@ -94,7 +94,7 @@ def run(out_dir: str | Path = "demo_output") -> int:
     scoring = ScoringExplainer.load(out / "scoring_explainer")
     scored = np.asarray(scoring.explain(x_test[:3]))
     print(f"{type(scoring).__name__} saved to {out / 'scoring_explainer'} and loaded back (checksums verified)")
-    print(f"predictions for 3 rows: {list(scoring.predict(x_test[:3]))}; local importance values shape {scored.shape}")
+    print(f"predictions for 3 rows: {[str(p) for p in scoring.predict(x_test[:3])]}; local importance values shape {scored.shape}")
     print(f"serve it: pellucid serve --scoring-explainer {out / 'scoring_explainer'} --port 8000")
 
     _section("explanation history (MLflow)")
