@@ -148,3 +148,14 @@ def test_global_only_explanation():
     assert Explanation.from_json(e.to_json()).equals(e)
     with pytest.raises(ArgumentError, match="no local_values"):
         _ = e.local_importance_values
+
+
+def test_replace_changes_only_what_is_given():
+    e = make()
+    trimmed = e.replace(local_values=e.local_values * 0, meta={"output_space": "raw"})
+    assert np.array_equal(trimmed.local_values, np.zeros_like(e.local_values))
+    assert np.array_equal(trimmed.model_output, e.model_output) and trimmed.features == e.features
+    assert trimmed.id != e.id and trimmed.meta["output_space"] == "raw" and e.meta["output_space"] == "probability"
+    assert e.replace(explanation_id=e.id).equals(e) and e.replace(explanation_id=e.id) == e
+    with pytest.raises(DataShapeError):
+        e.replace(expected_values=np.zeros(5))

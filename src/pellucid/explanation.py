@@ -335,7 +335,7 @@ class Explanation:
         for name in ("local_values", "eval_data", "model_output", "standard_errors"):
             value = getattr(self, name)
             picked[name] = None if value is None else value[rows]
-        return self._replace(**picked)
+        return self.replace(**picked)
 
     def global_only(self) -> Explanation:
         """This explanation's global view alone: local values, rows and outputs dropped, the same id."""
@@ -364,9 +364,13 @@ class Explanation:
         for name in ("local_values", "eval_data", "model_output", "standard_errors"):
             parts = [getattr(e, name) for e in explanations]
             joined[name] = None if any(p is None for p in parts) else np.concatenate(parts, axis=0)
-        return first._replace(**joined)
+        return first.replace(**joined)
 
-    def _replace(self, **changes: Any) -> Explanation:
+    def replace(self, **changes: Any) -> Explanation:
+        """A new explanation with the given constructor arguments changed and the rest copied.
+
+        The copy gets a new id unless ``explanation_id`` is passed; ``meta`` is deep-copied unless replaced.
+        """
         state = {
             "method": self.method,
             "task": self.task,

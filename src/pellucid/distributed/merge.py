@@ -70,19 +70,7 @@ def merge_local(parts: list[Explanation], facts: dict[str, Any], notes: list[str
     _expected_note(parts[0].expected_values, [p.expected_values for p in parts], meta)
     meta["notes"] = meta.get("notes", []) + notes
     meta["distributed"] = dict(facts, partition_meta=differing) if differing else dict(facts)
-    return Explanation(
-        method=joined.method,
-        task=joined.task,
-        features=joined.features,
-        classes=joined.classes,
-        local_values=joined.local_values,
-        expected_values=joined.expected_values,
-        eval_data=joined.eval_data,
-        model_output=joined.model_output,
-        standard_errors=joined.standard_errors,
-        meta=meta,
-        is_raw=joined.is_raw,
-    )
+    return joined.replace(meta=meta)
 
 
 def merge_global(summary: PartSummary, facts: dict[str, Any], notes: list[str]) -> Explanation:

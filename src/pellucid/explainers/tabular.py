@@ -307,18 +307,12 @@ class TabularExplainer:
                 f"explain_subset: kept {len(keep)} of {explanation.n_features} features; values of the others were "
                 "computed and dropped, so the kept values do not sum to the model output"
             )
-            explanation = Explanation(
-                method=explanation.method,
-                task=explanation.task,
+            explanation = explanation.replace(
                 features=[explanation.features[i] for i in keep],
-                classes=explanation.classes,
                 local_values=explanation.local_values[:, keep, :],
-                expected_values=explanation.expected_values,
                 eval_data=None if explanation.eval_data is None else explanation.eval_data[:, keep],
-                model_output=explanation.model_output,
                 standard_errors=None if explanation.standard_errors is None else explanation.standard_errors[:, keep, :],
                 meta=explanation.meta,
-                is_raw=explanation.is_raw,
             )
         return explanation
 

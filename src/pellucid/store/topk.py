@@ -95,20 +95,12 @@ def trim_top_k(explanation: Explanation, top_k: int) -> Explanation:
     ]
     trimmed = np.where(mask, values, 0.0)
     errors = explanation.standard_errors
-    return Explanation(
-        method=explanation.method,
-        task=explanation.task,
-        features=explanation.features,
-        classes=explanation.classes,
+    return explanation.replace(
         local_values=trimmed if is_local else None,
         global_values=None if is_local else trimmed,
-        expected_values=explanation.expected_values,
-        eval_data=explanation.eval_data,
-        model_output=explanation.model_output,
         standard_errors=None if errors is None else np.where(mask, errors, 0.0),
         meta=meta,
         explanation_id=explanation.id,
-        is_raw=explanation.is_raw,
     )
 
 
