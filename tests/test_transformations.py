@@ -320,7 +320,8 @@ def test_raw_values_equal_exact_shapley_values_of_the_raw_pipeline(frame, fitted
     np.testing.assert_allclose(raw.local_values[:, :, 0], -expected, atol=1e-9)
 
 
-def test_classic_sdk_example_with_pellucid_dataframe_mapper(frame):
+def classic_sdk_example(frame):
+    """The old SDK's documentation example: imputed and scaled numbers, one-hot categories, a DataFrameMapper."""
     numerical, categorical = ["a", "b", "e"], ["c", "d"]
     x_train = frame[numerical + categorical]
     numeric_transformations = [
@@ -332,6 +333,11 @@ def test_classic_sdk_example_with_pellucid_dataframe_mapper(frame):
     clf = Pipeline(steps=[("preprocessor", DataFrameMapper(transformations)),
                           ("classifier", LogisticRegression(solver="lbfgs"))])
     clf.fit(x_train, make_target(frame))
+    return numerical, categorical, x_train, transformations, clf
+
+
+def test_classic_sdk_example_with_pellucid_dataframe_mapper(frame):
+    numerical, categorical, x_train, transformations, clf = classic_sdk_example(frame)
     explainer = ExactLinearExplainer(clf.steps[-1][1], initialization_examples=x_train,
                                      features=list(x_train.columns), classes=["low", "high"],
                                      transformations=transformations)
@@ -622,17 +628,7 @@ def test_classic_sdk_example_with_the_real_explainers(frame):
     from pellucid.explainers.linear import LinearExplainer
     from pellucid.explainers.tabular import TabularExplainer
 
-    numerical, categorical = ["a", "b", "e"], ["c", "d"]
-    x_train = frame[numerical + categorical]
-    numeric_transformations = [
-        ([f], Pipeline(steps=[("imputer", SimpleImputer(strategy="median")), ("scaler", StandardScaler())]))
-        for f in numerical
-    ]
-    categorical_transformations = [([f], OneHotEncoder(handle_unknown="ignore", sparse_output=False)) for f in categorical]
-    transformations = numeric_transformations + categorical_transformations
-    clf = Pipeline(steps=[("preprocessor", DataFrameMapper(transformations)),
-                          ("classifier", LogisticRegression(solver="lbfgs"))])
-    clf.fit(x_train, make_target(frame))
+    numerical, categorical, x_train, transformations, clf = classic_sdk_example(frame)
     expected = exact_raw_shapley(lambda x: clf.decision_function(x), x_train, x_train.iloc[:4])
     for explainer_class in (LinearExplainer, TabularExplainer):
         explainer = explainer_class(clf.steps[-1][1], initialization_examples=x_train,
