@@ -125,7 +125,7 @@ def test_model_predicting_unknown_labels_is_rejected():
 
 def test_predictions_fall_back_to_additivity_and_say_so():
     explanation, model, X, _ = linear_regression_explanation()
-    bare = explanation._replace(model_output=None)
+    bare = explanation.replace(model_output=None)
     payload = build_payload(bare)
     assert payload["prediction"]["source"] == "additivity"
     np.testing.assert_allclose(payload["prediction"]["value"], model.predict(X), rtol=1e-5)

@@ -37,7 +37,7 @@ def _free_port() -> int:
 def saved(tmp_path: Path) -> tuple[Path, Path]:
     """A saved explanation without its rows, and the rows (+ a target column) in a CSV file."""
     explanation, _, X, y = linear_regression_explanation()
-    path = explanation._replace(eval_data=None).save(tmp_path / "explanation.json")
+    path = explanation.replace(eval_data=None).save(tmp_path / "explanation.json")
     frame = pd.DataFrame(X, columns=explanation.features).iloc[:, ::-1]  # columns in another order
     frame["target"] = y
     frame.to_csv(tmp_path / "rows.csv", index=False)
