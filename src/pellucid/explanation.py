@@ -142,6 +142,14 @@ class Explanation:
         return len(self.classes) if self.classes is not None else 1
 
     @property
+    def expected_values_array(self) -> np.ndarray | None:
+        """The expected value per output as an ndarray of shape (n_outputs,), or None.
+
+        Code inside pellucid reads this name; ``expected_values`` is the SDK-facing view.
+        """
+        return self.expected_values
+
+    @property
     def n_features(self) -> int:
         """Number of features."""
         return len(self.features)
