@@ -17,13 +17,18 @@ $(VENV)/.installed: $(BIN)/python pyproject.toml
 	$(BIN)/python -m pip install -q -e ".[all,dev]"
 	touch $@
 
+# The demo's own set: a few hundred MB, not the full 4 GB environment with torch and TensorFlow.
+$(VENV)/.demo-installed: $(BIN)/python pyproject.toml
+	$(BIN)/python -m pip install -q -e ".[demo]"
+	touch $@
+
 install: $(VENV)/.installed
 
 # Headless Chromium and its driver (Debian packages) for the dashboard's browser tests.
 browser:
 	bash scripts/install_chromium.sh
 
-demo: $(VENV)/.installed
+demo: $(VENV)/.demo-installed
 	$(BIN)/pellucid demo
 
 lint: $(VENV)/.installed
