@@ -53,7 +53,7 @@ def test_regression_layout_is_rows_by_features():
     e = make(k=1)
     assert np.array(e.local_importance_values).shape == (4, 3)
     assert np.array(e.get_ranked_local_names()).shape == (4, 3)
-    assert e.expected_value == e.expected_values.tolist()
+    assert e.expected_value == e.expected_values_array.tolist()
     with pytest.raises(ArgumentError, match="classification"):
         _ = e.per_class_values
 

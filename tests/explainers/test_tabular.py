@@ -73,7 +73,7 @@ def test_pipeline_is_split_and_reported_in_raw_columns():
     assert raw.is_raw and raw.features == ["a", "b", "c"] and engineered.n_features == 5
     # the raw value of b is the sum of its three one-hot columns
     assert np.allclose(raw.local_values[:, 1, :], engineered.local_values[:, 2:, :].sum(axis=1))
-    total = raw.local_values.sum(axis=1) + raw.expected_values
+    total = raw.local_values.sum(axis=1) + raw.expected_values_array
     assert np.allclose(total, pipeline.decision_function(frame.iloc[:30])[:, None] * [-1, 1])
 
 
@@ -94,4 +94,4 @@ def test_allow_all_transformations_reaches_the_chosen_explainer():
     explainer = TabularExplainer(model, frame, transformations=prep, allow_all_transformations=True)
     raw = explainer.explain_local(frame.iloc[:5], raw=True)
     assert raw.features == ["a", "b", "c"] and raw.is_raw
-    assert np.allclose(raw.local_values.sum(axis=1) + raw.expected_values, raw.model_output)
+    assert np.allclose(raw.local_values.sum(axis=1) + raw.expected_values_array, raw.model_output)

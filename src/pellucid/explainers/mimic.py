@@ -219,7 +219,7 @@ class MimicExplainer(BaseExplainer):
         inner = self._inner.explain_local(rows.values)
         return LocalResult(
             values=inner.local_values,
-            expected_values=inner.expected_values,
+            expected_values=inner.expected_values_array,
             model_output=inner.model_output,
             meta={
                 "fidelity": self.fidelity,

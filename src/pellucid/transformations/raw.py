@@ -154,7 +154,7 @@ def _new_explanation(explanation: Explanation, changes: dict[str, Any]) -> Expla
         "classes": explanation.classes,
         "local_values": None,
         "global_values": None,
-        "expected_values": explanation.expected_values,
+        "expected_values": explanation.expected_values_array,
         "eval_data": None,
         "model_output": explanation.model_output,
         "standard_errors": None,
