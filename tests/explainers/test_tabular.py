@@ -41,7 +41,7 @@ def test_sampling_policy_is_recorded():
 def test_explain_subset_keeps_named_features():
     explainer = TabularExplainer(MODEL, X[:100], explain_subset=[3, 0])
     explanation = explainer.explain_local(X[:2])
-    assert explanation.features == ["feature_3", "feature_0"] and explanation.local_values.shape == (2, 2, 2)
+    assert explanation.features == [3, 0] and explanation.local_values.shape == (2, 2, 2)
     with pytest.raises(ArgumentError, match="explain_subset"):
         TabularExplainer(MODEL, X[:100], explain_subset=[99])
 
