@@ -33,7 +33,7 @@ def test_explain_a_lightgbm_text_model(tmp_path, iris_csv, capsys):
     explanation = Explanation.load(out)
     assert explanation.meta["explainer"] == "TreeExplainer" and explanation.n_rows == len(frame)
     assert explanation.get_ranked_global_names()[0] in printed
-    total = explanation.local_values.sum(axis=1)[:, 0] + explanation.expected_values[0]
+    total = explanation.local_values.sum(axis=1)[:, 0] + explanation.expected_values_array[0]
     assert np.allclose(total, booster.predict(X), atol=1e-6)
 
 

@@ -15,7 +15,7 @@ class DenseDataLike:
 
 def test_numpy_rows_and_one_dimensional_row():
     dataset = as_dataset(np.arange(6).reshape(2, 3))
-    assert dataset.values.dtype == np.float64 and dataset.feature_names == ["feature_0", "feature_1", "feature_2"]
+    assert dataset.values.dtype == np.float64 and dataset.feature_names == [0, 1, 2]
     assert as_dataset(np.arange(3)).values.shape == (1, 3)
 
 

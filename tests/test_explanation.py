@@ -53,8 +53,8 @@ def test_regression_layout_is_rows_by_features():
     e = make(k=1)
     assert np.array(e.local_importance_values).shape == (4, 3)
     assert np.array(e.get_ranked_local_names()).shape == (4, 3)
-    assert e.expected_value == e.expected_values.tolist()
-    with pytest.raises(ArgumentError, match="classification"):
+    assert e.expected_value == e.expected_values_array.tolist() == e.expected_values
+    with pytest.raises(AttributeError, match="classifiers only"):
         _ = e.per_class_values
 
 
@@ -146,7 +146,7 @@ def test_global_only_explanation():
     e = Explanation(method="pfi", task="regression", features=["a", "b"], global_values=[[0.1], [0.5]])
     assert e.get_ranked_global_names() == ["b", "a"]
     assert Explanation.from_json(e.to_json()).equals(e)
-    with pytest.raises(ArgumentError, match="no local_values"):
+    with pytest.raises(AttributeError, match="global-only"):
         _ = e.local_importance_values
 
 

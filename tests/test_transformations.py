@@ -301,8 +301,8 @@ def test_raw_explanation_sums_engineered_values_and_keeps_additivity(frame, fitt
     np.testing.assert_allclose(raw.local_values[:, 2, :], engineered.local_values[:, c_columns, :].sum(axis=1))
     # additivity in raw space: raw values + expected value = model output (the margin), per row and class
     np.testing.assert_allclose(raw.local_values.sum(axis=1), engineered.local_values.sum(axis=1), atol=1e-12)
-    np.testing.assert_allclose(raw.local_values.sum(axis=1) + raw.expected_values, raw.model_output, atol=1e-9)
-    np.testing.assert_array_equal(raw.expected_values, engineered.expected_values)
+    np.testing.assert_allclose(raw.local_values.sum(axis=1) + raw.expected_values_array, raw.model_output, atol=1e-9)
+    np.testing.assert_array_equal(raw.expected_values_array, engineered.expected_values_array)
     # raw eval_data are the raw rows, strings and missing values included
     assert raw.eval_data.shape == (20, 6) and raw.eval_data[0, 5] == rows.iloc[0]["t"]
     assert raw.meta["raw_mapping"]["engineered_features"]["d"] == ["cat__d_q"]
@@ -417,7 +417,7 @@ def test_allow_all_transformations_shares_mixed_outputs_equally_and_says_so(fram
     for column in ("a", "b", "e"):
         np.testing.assert_allclose(raw.local_values[:, RAW_COLUMNS.index(column), 0], pca_share)
     np.testing.assert_allclose(raw.local_values[:, RAW_COLUMNS.index("d"), 0], engineered.local_values[:, 2:, 0].sum(axis=1))
-    np.testing.assert_allclose(raw.local_values.sum(axis=1) + raw.expected_values, raw.model_output, atol=1e-9)
+    np.testing.assert_allclose(raw.local_values.sum(axis=1) + raw.expected_values_array, raw.model_output, atol=1e-9)
     assert raw.meta["raw_mapping"]["allow_all_transformations"] is True
     assert raw.meta["transformations"]["allow_all_transformations"] is True
     assert any("shared equally" in note and "'pca0'" in note for note in raw.meta["notes"])
@@ -575,7 +575,7 @@ def test_sparse_engineered_rows_and_explainer_without_background(frame):
     assert lazy.features is None and lazy.raw_features == RAW_COLUMNS
     lazy_raw = lazy.explain_local(frame.iloc[30:34], raw=True)  # the map is learnt from these rows
     assert lazy.features == list(ct.get_feature_names_out())
-    np.testing.assert_allclose(lazy_raw.local_values.sum(axis=1) + lazy_raw.expected_values, lazy_raw.model_output)
+    np.testing.assert_allclose(lazy_raw.local_values.sum(axis=1) + lazy_raw.expected_values_array, lazy_raw.model_output)
     c_columns = [i for i, name in enumerate(lazy.features) if name.startswith("cat__c_")]
     np.testing.assert_allclose(lazy_raw.local_values[:, 2, 0],
                                (np.ravel(model.coef_)[c_columns] * engineered[30:34][:, c_columns].toarray()).sum(axis=1))
@@ -639,7 +639,7 @@ def test_classic_sdk_example_with_the_real_explainers(frame):
         np.testing.assert_allclose(raw.local_values[:, :, 1], expected, atol=1e-9)
         global_raw = explainer.explain_global(x_train, raw=True)
         assert global_raw.get_ranked_global_names()[0] in numerical + categorical
-        np.testing.assert_allclose(global_raw.local_values.sum(axis=1) + global_raw.expected_values,
+        np.testing.assert_allclose(global_raw.local_values.sum(axis=1) + global_raw.expected_values_array,
                                    global_raw.model_output, atol=1e-9)
 
 
@@ -729,4 +729,4 @@ def test_kernel_and_tree_explainers_explain_raw_data_through_transformations(fra
     c_columns = [i for i, name in enumerate(engineered.features) if name.startswith("c_")]
     np.testing.assert_allclose(raw.local_values[:, 3], engineered.local_values[:, c_columns].sum(axis=1), atol=1e-12)
     if raw.model_output is not None:  # additivity holds in raw space, in the explainer's output space
-        np.testing.assert_allclose(raw.local_values.sum(axis=1) + raw.expected_values, raw.model_output, atol=1e-6)
+        np.testing.assert_allclose(raw.local_values.sum(axis=1) + raw.expected_values_array, raw.model_output, atol=1e-6)

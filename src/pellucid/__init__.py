@@ -50,6 +50,8 @@ _LAZY = {
     "TreeScoringExplainer": "pellucid.scoring",
     "KernelScoringExplainer": "pellucid.scoring",
     "DeepScoringExplainer": "pellucid.scoring",
+    "save_explanation": "pellucid.serialization",
+    "load_explanation": "pellucid.serialization",
 }
 
 __all__ = ["__version__", "Explanation", "PellucidError", *_LAZY]

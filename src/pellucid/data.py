@@ -21,16 +21,23 @@ import scipy.sparse as sp
 
 from pellucid.errors import ArgumentError, DataShapeError, EmptyDataError, UnsupportedInputError, describe
 
-__all__ = ["Dataset", "as_dataset", "summarize", "sample_rows", "default_feature_names"]
+__all__ = ["Dataset", "as_dataset", "summarize", "sample_rows", "default_feature_names", "feature_name"]
 
 logger = logging.getLogger(__name__)
 
 NUMPY, PANDAS, SPARSE, DENSE_DATA = "numpy", "pandas", "sparse", "dense_data"
 
 
-def default_feature_names(n_features: int) -> list[str]:
-    """Names used when the user gives none: ``feature_0``, ``feature_1`` ..."""
-    return [f"feature_{i}" for i in range(n_features)]
+def default_feature_names(n_features: int) -> list[int]:
+    """Names used when the user gives none: the column indices ``0, 1, ...``, as in the SDK."""
+    return list(range(n_features))
+
+
+def feature_name(name: Any) -> str | int:
+    """A feature name as pellucid keeps it: integers stay integers (as in the SDK), anything else a string."""
+    if isinstance(name, (int, np.integer)) and not isinstance(name, (bool, np.bool_)):
+        return int(name)
+    return str(name)
 
 
 @dataclass
@@ -41,8 +48,8 @@ class Dataset:
     ----------
     values : ndarray of shape (n_rows, n_features)
         float64 when every column is numeric, else object.
-    feature_names : list of str
-        One name per column.
+    feature_names : list of str or int
+        One name per column (integers stay integers: the default names are the column indices).
     kind : {"numpy", "pandas", "sparse", "dense_data"}
         The input's original form, used to hand rows back to the model in that form.
     columns : list, optional
@@ -56,7 +63,7 @@ class Dataset:
     """
 
     values: np.ndarray
-    feature_names: list[str]
+    feature_names: list
     kind: str = NUMPY
     columns: list | None = None
     dtypes: dict | None = None
@@ -136,7 +143,7 @@ def as_dataset(data: Any, features: list[str] | None = None, *, name: str = "dat
     data : array-like, DataFrame, Series, sparse matrix or DenseData-like
         The rows. A 1-D array or a Series is one row.
     features : list of str, optional
-        Feature names; default: DataFrame columns, DenseData group names, else ``feature_<i>``.
+        Feature names; default: DataFrame columns, DenseData group names, else the column indices.
     name : str
         What the data is called in error messages (``"initialization_examples"``, ``"evaluation_examples"``).
 
@@ -189,7 +196,7 @@ def as_dataset(data: Any, features: list[str] | None = None, *, name: str = "dat
             f"{name} must have at least one row and one column; found shape {dataset.values.shape}"
         )
     if features is not None:
-        features = [str(f) for f in features]
+        features = [feature_name(f) for f in features]
         if len(features) != dataset.n_features:
             raise DataShapeError(
                 f"features lists {len(features)} names but {name} has {dataset.n_features} columns; "
@@ -209,7 +216,7 @@ def _from_frame(frame: pd.DataFrame) -> Dataset:
             values[:, j] = frame[col].to_numpy(dtype=object)
     return Dataset(
         values=values,
-        feature_names=[str(c) for c in frame.columns],
+        feature_names=[feature_name(c) for c in frame.columns],
         kind=PANDAS,
         columns=list(frame.columns),
         dtypes=dict(frame.dtypes),

@@ -54,7 +54,7 @@ def run(out_dir: str | Path = "demo_output") -> int:
     for name, value in global_explanation.get_feature_importance_dict(top_k=5).items():
         print(f"  {name:28s} {value:.5f}")
     additivity = np.abs(
-        global_explanation.local_values.sum(axis=1) + global_explanation.expected_values - global_explanation.model_output
+        global_explanation.local_values.sum(axis=1) + global_explanation.expected_values_array - global_explanation.model_output
     ).max()
     print(f"additivity (sum of values + expected value - model output): max |error| = {additivity:.2e}")
 
@@ -64,7 +64,7 @@ def run(out_dir: str | Path = "demo_output") -> int:
     values = local.get_ranked_local_values(top_k=3)
     for index, label in enumerate(classes):
         pairs = ", ".join(f"{n} ({v:+.4f})" for n, v in zip(names[index][0], values[index][0]))
-        print(f"  class {label!r}: expected {local.expected_values[index]:.4f}; top 3: {pairs}")
+        print(f"  class {label!r}: expected {local.expected_values_array[index]:.4f}; top 3: {pairs}")
 
     _section("MimicExplainer: a LightGBM surrogate of the SVC")
     from pellucid.explainers.mimic import MimicExplainer

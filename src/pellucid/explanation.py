@@ -5,11 +5,13 @@ An :class:`Explanation` holds arrays, never views of them:
 * ``local_values``: ndarray of shape (n_rows, n_features, n_outputs), or None for a global-only method;
 * ``global_values``: ndarray of shape (n_features, n_outputs), stored only for methods without local values
   (for the others it is derived: the mean absolute local value over rows);
-* ``expected_values``: ndarray of shape (n_outputs,), the model's average output in the explained space.
+* ``expected_values_array``: ndarray of shape (n_outputs,), the model's average output in the explained space.
 
 ``n_outputs`` is fixed by the model's task: one per class for a classifier (binary too), one for a regressor.
-The SDK-compatible accessors (``local_importance_values``, ``get_ranked_global_names`` ...) are derived from
-these arrays on demand. Explanations save to versioned JSON (with an optional ``.npz`` beside it for large
+The SDK-compatible accessors (``local_importance_values``, ``get_ranked_global_names``, ``expected_values``
+...) are derived from these arrays on demand, in the SDK's layout; an accessor the SDK's explanation of the same
+kind did not have (``per_class_values`` of a regression, ``local_importance_values`` of a global-only
+explanation) raises ``AttributeError``, so ``hasattr`` answers as it did for the SDK's explanations. Explanations save to versioned JSON (with an optional ``.npz`` beside it for large
 arrays); loading never runs code.
 
 Examples
@@ -45,7 +47,8 @@ REGRESSION = "regression"
 _TASKS = (CLASSIFICATION, REGRESSION)
 # Arrays with more elements than this go to the .npz side file when saving with large_arrays="auto".
 NPZ_THRESHOLD = 2_000_000
-_ARRAY_FIELDS = ("local_values", "global_values", "expected_values", "eval_data", "model_output", "standard_errors")
+_ARRAY_FIELDS = ("local_values", "global_values", "expected_values", "eval_data", "model_output", "standard_errors",
+                 "eval_y_predicted", "eval_y_predicted_proba")
 
 
 def _as_float_array(name: str, value: Any, ndim: int) -> np.ndarray | None:
@@ -66,8 +69,9 @@ class Explanation:
         Name of the method that produced the values, e.g. ``"tree_shap"``.
     task : {"classification", "regression"}
         The model's task. It fixes ``n_outputs``: ``len(classes)`` for a classifier, 1 for a regressor.
-    features : sequence of str
-        Feature names, length n_features.
+    features : sequence of str or int
+        Feature names, length n_features. Integer names stay integers (the SDK's default names are the column
+        indices ``0 .. n_features - 1``); any other name is kept as a string.
     classes : sequence, optional
         Class labels of a classifier, length n_outputs. Ignored (must be None) for a regressor.
     local_values : array-like of shape (n_rows, n_features, n_outputs), optional
@@ -90,6 +94,17 @@ class Explanation:
         Unique id; a new uuid4 when omitted.
     is_raw : bool, default False
         True when the features are raw (pre-transformation) features.
+    is_engineered : bool, default False
+        True when the features are known to be engineered (the output of transformations), as in the SDK: set
+        by explainers built with transformations and by :meth:`get_raw_explanation` on the explanation it maps.
+    single_row : bool, default False
+        True when the explained input was one 1-D row: the SDK views then drop the row axis
+        (``local_importance_values`` is ``[class][feature]``, or ``[feature]`` for a regressor) while
+        ``local_values`` keeps shape (1, n_features, n_outputs).
+    eval_y_predicted : array-like of shape (n_rows,), optional
+        The model's prediction for each explained row (labels for a classifier).
+    eval_y_predicted_proba : array-like of shape (n_rows, n_classes), optional
+        The classifier's predicted probabilities for each explained row.
     """
 
     def __init__(
@@ -108,12 +123,16 @@ class Explanation:
         meta: dict[str, Any] | None = None,
         explanation_id: str | None = None,
         is_raw: bool = False,
+        is_engineered: bool = False,
+        single_row: bool = False,
+        eval_y_predicted: Any = None,
+        eval_y_predicted_proba: Any = None,
     ) -> None:
         if task not in _TASKS:
             raise ArgumentError(f"task must be one of {_TASKS}; found {task!r}")
         self.method = str(method)
         self.task = task
-        self.features = [str(name) for name in features]
+        self.features = [_feature_name(name) for name in features]
         self.classes = None if classes is None else [_plain(c) for c in classes]
         if task == REGRESSION and self.classes is not None:
             raise ArgumentError("a regression explanation has no classes; found classes=" + repr(self.classes))
@@ -125,7 +144,7 @@ class Explanation:
             raise ArgumentError("pass local_values or global_values, not both: the global view is derived")
         if self.local_values is None and self._global_values is None:
             raise ArgumentError("an explanation needs local_values or global_values; found neither")
-        self.expected_values = _as_float_array("expected_values", expected_values, 1)
+        self._expected_values = _as_float_array("expected_values", expected_values, 1)
         self.eval_data = None if eval_data is None else _as_2d_data(eval_data)
         self.model_output = _as_float_array("model_output", model_output, 2)
         self.standard_errors = _as_float_array("standard_errors", standard_errors, 3)
@@ -133,7 +152,13 @@ class Explanation:
         self.meta.setdefault("pellucid_version", __version__)
         self.id = explanation_id or str(uuid.uuid4())
         self.is_raw = bool(is_raw)
+        self._is_engineered = bool(is_engineered)
+        self.single_row = bool(single_row)
+        self._eval_y_predicted = None if eval_y_predicted is None else _as_1d_data(eval_y_predicted)
+        self._eval_y_predicted_proba = _as_float_array("eval_y_predicted_proba", eval_y_predicted_proba, 2)
         self._check_shapes()
+        if self.single_row and self.n_rows != 1:
+            raise ArgumentError(f"single_row=True needs local values of exactly one row; found {self.n_rows} rows")
 
     # ------------------------------------------------------------------ shapes
     @property
@@ -147,7 +172,18 @@ class Explanation:
 
         Code inside pellucid reads this name; ``expected_values`` is the SDK-facing view.
         """
-        return self.expected_values
+        return self._expected_values
+
+    @property
+    def expected_values(self) -> list[float]:
+        """The expected values as the SDK's explanations gave them: a list, one value per output.
+
+        A classifier's list has one value per class; a regressor's holds its one value (the SDK's
+        ``ExpectedValuesMixin`` wrapped a scalar in a list). Raises ``AttributeError`` when the explanation has
+        no expected values (the SDK's explanation then had no such attribute).
+        """
+        self._sdk_attribute("expected_values", self._expected_values is not None)
+        return self._expected_values.tolist()
 
     @property
     def n_features(self) -> int:
@@ -171,10 +207,14 @@ class Explanation:
                 checks.append(("model_output", self.model_output.shape, (n, k)))
             if self.standard_errors is not None:
                 checks.append(("standard_errors", self.standard_errors.shape, (n, m, k)))
+            if self._eval_y_predicted is not None:
+                checks.append(("eval_y_predicted", self._eval_y_predicted.shape, (n,)))
+            if self._eval_y_predicted_proba is not None:
+                checks.append(("eval_y_predicted_proba", self._eval_y_predicted_proba.shape, (n, k)))
         if self._global_values is not None:
             checks.append(("global_values", self._global_values.shape, (m, k)))
-        if self.expected_values is not None:
-            checks.append(("expected_values", self.expected_values.shape, (k,)))
+        if self._expected_values is not None:
+            checks.append(("expected_values", self._expected_values.shape, (k,)))
         for name, found, expected in checks:
             if tuple(found) != tuple(expected):
                 raise DataShapeError(
@@ -199,9 +239,18 @@ class Explanation:
         return self.task
 
     @property
+    def model_type(self) -> str | None:
+        """Dotted type name of the explained model, ``"function"`` for a function, or None when unknown (SDK name)."""
+        return self.meta.get("model_type")
+
+    @property
     def is_engineered(self) -> bool:
-        """True when the features are engineered (not raw) features."""
-        return not self.is_raw
+        """True when the features are known to be engineered (SDK meaning: "specifically not raw").
+
+        False on a plain explanation and on a raw one; True on one an explainer with transformations computed
+        in engineered features, and on one :meth:`get_raw_explanation` was called on.
+        """
+        return self._is_engineered
 
     @property
     def num_features(self) -> int:
@@ -209,20 +258,48 @@ class Explanation:
         return self.n_features
 
     @property
-    def num_classes(self) -> int | None:
-        """Number of classes, None for a regressor (SDK name)."""
-        return None if self.classes is None else len(self.classes)
+    def num_classes(self) -> int:
+        """Number of classes (SDK name); classifiers only, as in the SDK (``AttributeError`` for a regressor)."""
+        return len(self._sdk_classes("num_classes"))
 
     @property
     def num_examples(self) -> int:
-        """Number of explained rows (SDK name)."""
+        """Number of explained rows (SDK name); local explanations only."""
+        self._sdk_attribute("num_examples", self.local_values is not None)
         return self.n_rows
 
     @property
-    def expected_value(self) -> list[float]:
-        """Alias of :attr:`expected_values` as a list (shap name)."""
-        return self._require("expected_values").tolist()
+    def is_local_sparse(self) -> bool:
+        """Whether the local values are sparse matrices (SDK name): never in pellucid; local explanations only."""
+        self._sdk_attribute("is_local_sparse", self.local_values is not None)
+        return False
 
+    @property
+    def expected_value(self) -> list[float]:
+        """The expected values as a list, one per output (shap's name)."""
+        return self.expected_values
+
+    @property
+    def expected_values_list(self) -> list[float]:
+        """The expected values as a list, one per output."""
+        return self.expected_values
+
+    @property
+    def eval_y_predicted(self) -> list | None:
+        """The model's prediction per explained row (labels for a classifier), or None (SDK name).
+
+        Local explanations only: ``AttributeError`` on a global-only one, whose rows are not kept.
+        """
+        self._sdk_attribute("eval_y_predicted", self.local_values is not None)
+        return None if self._eval_y_predicted is None else self._eval_y_predicted.tolist()
+
+    @property
+    def eval_y_predicted_proba(self) -> list | None:
+        """The classifier's probabilities per explained row, ``[rows][classes]``, or None (SDK name)."""
+        self._sdk_attribute("eval_y_predicted_proba", self.local_values is not None)
+        return None if self._eval_y_predicted_proba is None else self._eval_y_predicted_proba.tolist()
+
+    # ------------------------------------------------------------------ global views (SDK layout)
     @property
     def global_importance_values(self) -> list[float]:
         """Overall importance per feature in feature order: the mean over outputs of :attr:`per_class_values`."""
@@ -233,7 +310,7 @@ class Explanation:
         """Feature indices from most to least important overall."""
         return _rank_desc(self.global_values.mean(axis=1)).tolist()
 
-    def get_ranked_global_names(self, top_k: int | None = None) -> list[str]:
+    def get_ranked_global_names(self, top_k: int | None = None) -> list:
         """Feature names from most to least important overall, the first ``top_k`` when given."""
         return [self.features[i] for i in self.global_importance_rank[: _top(top_k, self.n_features)]]
 
@@ -242,66 +319,132 @@ class Explanation:
         overall = self.global_values.mean(axis=1)
         return overall[_rank_desc(overall)][: _top(top_k, self.n_features)].tolist()
 
-    def get_feature_importance_dict(self, top_k: int | None = None) -> dict[str, float]:
+    def get_feature_importance_dict(self, top_k: int | None = None) -> dict:
         """Ordered mapping from feature name to overall importance, most important first."""
         return dict(zip(self.get_ranked_global_names(top_k), self.get_ranked_global_values(top_k)))
 
+    # The SDK's per-class and local accessors existed only on explanations of that kind: properties that
+    # raise AttributeError otherwise keep hasattr() answering as it did (the SDK and its users duck-type on it).
     @property
     def per_class_values(self) -> list[list[float]]:
         """Global importance per class, shape ``[n_classes][n_features]`` (classifiers only)."""
-        self._require_classes()
+        self._sdk_classes("per_class_values")
         return self.global_values.T.tolist()
 
     @property
     def per_class_rank(self) -> list[list[int]]:
-        """Feature indices per class from most to least important."""
-        self._require_classes()
+        """Feature indices per class from most to least important (classifiers only)."""
+        self._sdk_classes("per_class_rank")
         return _rank_desc(self.global_values.T).tolist()
 
-    def get_ranked_per_class_names(self, top_k: int | None = None) -> list[list[str]]:
-        """Per class, feature names from most to least important, shape ``[n_classes][top_k]``."""
-        names = np.asarray(self.features, dtype=object)
+    @property
+    def get_ranked_per_class_names(self) -> Any:
+        """``get_ranked_per_class_names(top_k=None)``: per class, feature names from most to least important,
+        shape ``[n_classes][top_k]`` (classifiers only)."""
+        self._sdk_classes("get_ranked_per_class_names")
+        return self._ranked_per_class_names
+
+    @property
+    def get_ranked_per_class_values(self) -> Any:
+        """``get_ranked_per_class_values(top_k=None)``: per class, global importances sorted from highest to
+        lowest, shape ``[n_classes][top_k]`` (classifiers only)."""
+        self._sdk_classes("get_ranked_per_class_values")
+        return self._ranked_per_class_values
+
+    def _ranked_per_class_names(self, top_k: int | None = None) -> list[list]:
+        names = _names_array(self.features)
         return names[np.asarray(self.per_class_rank)][:, : _top(top_k, self.n_features)].tolist()
 
-    def get_ranked_per_class_values(self, top_k: int | None = None) -> list[list[float]]:
-        """Per class, global importances sorted from highest to lowest, shape ``[n_classes][top_k]``."""
-        self._require_classes()
+    def _ranked_per_class_values(self, top_k: int | None = None) -> list[list[float]]:
         values = self.global_values.T
         ordered = np.take_along_axis(values, _rank_desc(values), axis=1)
         return ordered[:, : _top(top_k, self.n_features)].tolist()
 
     # ------------------------------------------------------------------ local views (SDK layout)
     def _sdk_local(self) -> np.ndarray:
-        local = self._require("local_values")
+        local = self.local_values
         if self.task == CLASSIFICATION:
-            return np.moveaxis(local, 2, 0)  # [classes, rows, features]
-        return local[:, :, 0]  # [rows, features]
+            values = np.moveaxis(local, 2, 0)  # [classes, rows, features]
+            return values[:, 0, :] if self.single_row else values
+        values = local[:, :, 0]  # [rows, features]
+        return values[0] if self.single_row else values
 
     @property
     def local_importance_values(self) -> list:
-        """Local values in the SDK's layout: ``[classes][rows][features]`` for a classifier, ``[rows][features]`` else."""
+        """Local values in the SDK's layout: ``[classes][rows][features]`` for a classifier, ``[rows][features]``
+        for a regressor; without the row axis (``[classes][features]``, ``[features]``) when the input was one
+        1-D row. Local explanations only."""
+        self._sdk_attribute("local_importance_values", self.local_values is not None)
         return self._sdk_local().tolist()
 
-    def get_local_importance_rank(self) -> list:
-        """Feature indices per row (and class) from highest to lowest local value, SDK layout."""
+    @property
+    def get_local_importance_rank(self) -> Any:
+        """``get_local_importance_rank()``: feature indices per row (and class) from highest to lowest local
+        value, SDK layout. Local explanations only."""
+        self._sdk_attribute("get_local_importance_rank", self.local_values is not None)
+        return self._local_importance_rank
+
+    @property
+    def get_ranked_local_names(self) -> Any:
+        """``get_ranked_local_names(top_k=None)``: feature names per row (and class), highest local value first,
+        SDK layout. Local explanations only."""
+        self._sdk_attribute("get_ranked_local_names", self.local_values is not None)
+        return self._ranked_local_names
+
+    @property
+    def get_ranked_local_values(self) -> Any:
+        """``get_ranked_local_values(top_k=None)``: local values per row (and class) sorted from highest to
+        lowest, SDK layout. Local explanations only."""
+        self._sdk_attribute("get_ranked_local_values", self.local_values is not None)
+        return self._ranked_local_values
+
+    def _local_importance_rank(self) -> list:
         return _rank_desc(self._sdk_local()).tolist()
 
-    def get_ranked_local_names(self, top_k: int | None = None) -> list:
-        """Feature names per row (and class), highest local value first, SDK layout."""
-        names = np.asarray(self.features, dtype=object)
+    def _ranked_local_names(self, top_k: int | None = None) -> list:
         ranks = _rank_desc(self._sdk_local())[..., : _top(top_k, self.n_features)]
-        return names[ranks].tolist()
+        return _names_array(self.features)[ranks].tolist()
 
-    def get_ranked_local_values(self, top_k: int | None = None) -> list:
-        """Local values per row (and class) sorted from highest to lowest, SDK layout."""
+    def _ranked_local_values(self, top_k: int | None = None) -> list:
         values = self._sdk_local()
         ordered = np.take_along_axis(values, _rank_desc(values), axis=-1)
         return ordered[..., : _top(top_k, self.n_features)].tolist()
 
-    @property
-    def expected_values_list(self) -> list[float]:
-        """Expected values as a list, one per output."""
-        return self._require("expected_values").tolist()
+    # ------------------------------------------------------------------ interpret's data() and visualize()
+    def data(self, key: int | None = None) -> dict:
+        """The explanation as interpret's ``data()`` dict, with the keys the SDK's explanations used.
+
+        Parameters
+        ----------
+        key : int, optional
+            None: the overall (global) data, ``{"mli", "names", "scores", "intercept"}``. -1: everything,
+            ``{"overall", "specific", "mli"}`` with one dict per row under ``"specific"``. A row index: that
+            row's dict ``{"mli", "type", "names", "perf", "scores", "intercept", "values", "extra"}``, where
+            ``"scores"`` holds every row's local values (SDK layout) as the SDK's did.
+
+        Returns
+        -------
+        dict
+        """
+        from pellucid._interpret_data import explanation_data
+
+        return explanation_data(self, key)
+
+    def visualize(self, key: int | None = None) -> Any:
+        """A plotly bar chart of the 15 largest importances, as interpret's ``visualize()`` drew it.
+
+        ``key=None`` draws the global importances, a row index that row's local values (averaged over classes
+        for a classifier, as the SDK did). Needs plotly (``pip install "pellucid[dashboard]"``); for the full
+        interactive view use :class:`pellucid.ExplanationDashboard`.
+
+        Returns
+        -------
+        plotly.graph_objects.Figure
+        """
+        # the figure is drawn above the core, by name, so that the core never imports plotly
+        import importlib
+
+        return importlib.import_module("pellucid.dashboard.visualize").visualize(self, key)
 
     # ------------------------------------------------------------------ raw features
     def get_raw_explanation(
@@ -326,7 +469,9 @@ class Explanation:
         # transformations sits above the core in the layers: imported on use, never at module level
         from pellucid.transformations import raw_explanation
 
-        return raw_explanation(self, feature_maps, list(raw_feature_names) if raw_feature_names else None, eval_data)
+        raw = raw_explanation(self, feature_maps, list(raw_feature_names) if raw_feature_names else None, eval_data)
+        self._is_engineered = True  # as the SDK did: the explanation just mapped is known to be engineered
+        return raw
 
     def get_raw_feature_importances(self, feature_maps: Any = None) -> list:
         """Raw importances in the SDK layout: local (``[classes][rows][raw features]`` or ``[rows][raw features]``)
@@ -339,11 +484,39 @@ class Explanation:
     def select_rows(self, rows: Any) -> Explanation:
         """A new explanation holding only the given rows (indices, slice or boolean mask)."""
         self._require("local_values")
-        picked = {}
-        for name in ("local_values", "eval_data", "model_output", "standard_errors"):
-            value = getattr(self, name)
-            picked[name] = None if value is None else value[rows]
+        picked = {name: (None if value is None else value[rows]) for name, value in self._row_arrays().items()}
+        picked["single_row"] = self.single_row and picked["local_values"].shape[0] == 1
         return self.replace(**picked)
+
+    def select_features(self, indices: Sequence[int], **changes: Any) -> Explanation:
+        """A new explanation holding only the given features, in the given order (the SDK's explain_subset).
+
+        Every kept value equals this explanation's value for that feature; ``changes`` are passed to
+        :meth:`replace` (e.g. ``meta``).
+        """
+        keep = [int(i) for i in indices]
+        bad = [i for i in keep if not 0 <= i < self.n_features]
+        if not keep or bad:
+            raise ArgumentError(f"select_features needs feature indices in [0, {self.n_features}); found {list(indices)}")
+        picked: dict[str, Any] = {"features": [self.features[i] for i in keep]}
+        if self._global_values is not None:
+            picked["global_values"] = self._global_values[keep]
+        for name, value in (("local_values", self.local_values), ("standard_errors", self.standard_errors)):
+            picked[name] = None if value is None else value[:, keep, :]
+        picked["eval_data"] = None if self.eval_data is None else self.eval_data[:, keep]
+        picked.update(changes)
+        return self.replace(**picked)
+
+    def _row_arrays(self) -> dict[str, np.ndarray | None]:
+        """The per-row arrays by constructor argument name."""
+        return {
+            "local_values": self.local_values,
+            "eval_data": self.eval_data,
+            "model_output": self.model_output,
+            "standard_errors": self.standard_errors,
+            "eval_y_predicted": self._eval_y_predicted,
+            "eval_y_predicted_proba": self._eval_y_predicted_proba,
+        }
 
     def global_only(self) -> Explanation:
         """This explanation's global view alone: local values, rows and outputs dropped, the same id."""
@@ -353,10 +526,11 @@ class Explanation:
             features=self.features,
             classes=self.classes,
             global_values=self.global_values,
-            expected_values=self.expected_values,
+            expected_values=self._expected_values,
             meta=copy.deepcopy(self.meta),
             explanation_id=self.id,
             is_raw=self.is_raw,
+            is_engineered=self._is_engineered,
         )
 
     @classmethod
@@ -368,9 +542,9 @@ class Explanation:
         for other in explanations[1:]:
             if (other.features, other.classes, other.task) != (first.features, first.classes, first.task):
                 raise ArgumentError("explanations to concatenate must share features, classes and task")
-        joined = {}
-        for name in ("local_values", "eval_data", "model_output", "standard_errors"):
-            parts = [getattr(e, name) for e in explanations]
+        joined: dict[str, Any] = {"single_row": first.single_row and len(explanations) == 1}
+        for name in first._row_arrays():
+            parts = [e._row_arrays()[name] for e in explanations]
             joined[name] = None if any(p is None for p in parts) else np.concatenate(parts, axis=0)
         return first.replace(**joined)
 
@@ -384,14 +558,13 @@ class Explanation:
             "task": self.task,
             "features": self.features,
             "classes": self.classes,
-            "local_values": self.local_values,
             "global_values": self._global_values,
-            "expected_values": self.expected_values,
-            "eval_data": self.eval_data,
-            "model_output": self.model_output,
-            "standard_errors": self.standard_errors,
+            "expected_values": self._expected_values,
+            **self._row_arrays(),
             "meta": copy.deepcopy(self.meta),
             "is_raw": self.is_raw,
+            "is_engineered": self._is_engineered,
+            "single_row": self.single_row,
         }
         state.update(changes)
         return Explanation(**state)
@@ -407,11 +580,15 @@ class Explanation:
             and self.features == other.features
             and self.classes == other.classes
             and self.is_raw == other.is_raw
+            and self._is_engineered == other._is_engineered
+            and self.single_row == other.single_row
             and self.meta == other.meta
         )
         if not same_header:
             return False
-        for name in ("local_values", "_global_values", "expected_values", "model_output", "standard_errors"):
+        numeric = ("local_values", "_global_values", "_expected_values", "model_output", "standard_errors",
+                   "_eval_y_predicted_proba")
+        for name in numeric:
             mine, theirs = getattr(self, name), getattr(other, name)
             if (mine is None) != (theirs is None):
                 return False
@@ -419,7 +596,8 @@ class Explanation:
                 mine.shape != theirs.shape or not np.allclose(mine, theirs, rtol=rtol, atol=atol, equal_nan=True)
             ):
                 return False
-        return _data_equal(self.eval_data, other.eval_data)
+        return _data_equal(self.eval_data, other.eval_data) and _data_equal(
+            self._eval_y_predicted, other._eval_y_predicted)
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Explanation) and self.id == other.id and self.equals(other)
@@ -449,10 +627,13 @@ class Explanation:
             "features": self.features,
             "classes": self.classes,
             "is_raw": self.is_raw,
+            "is_engineered": self._is_engineered,
+            "single_row": self.single_row,
             "meta": _jsonable(self.meta),
         }
+        stored = {"global_values": self._global_values, "expected_values": self._expected_values}
         for name in _ARRAY_FIELDS:
-            value = self._global_values if name == "global_values" else getattr(self, name)
+            value = stored[name] if name in stored else self._row_arrays()[name]
             if value is None:
                 document[name] = None
             elif arrays is not None and npz_threshold is not None and value.size > npz_threshold and value.dtype != object:
@@ -488,6 +669,8 @@ class Explanation:
                 meta=document.get("meta") or {},
                 explanation_id=document.get("id"),
                 is_raw=bool(document.get("is_raw", False)),
+                is_engineered=bool(document.get("is_engineered", False)),
+                single_row=bool(document.get("single_row", False)),
                 **fields,
             )
         except ExplanationFormatError:
@@ -526,6 +709,7 @@ class Explanation:
         if large_arrays not in ("auto", "inline"):
             raise ArgumentError(f"large_arrays must be 'auto' or 'inline'; found {large_arrays!r}")
         path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
         arrays: dict[str, np.ndarray] = {}
         document = self.to_dict(arrays=arrays, npz_threshold=NPZ_THRESHOLD if large_arrays == "auto" else None)
         npz_path = path.with_name(path.name + ".npz")
@@ -563,9 +747,21 @@ class Explanation:
             raise ArgumentError(f"this {self.method} explanation has no {name}")
         return value
 
-    def _require_classes(self) -> None:
+    def _sdk_attribute(self, name: str, present: bool) -> None:
+        """Raise AttributeError for an SDK accessor this kind of explanation did not have in the SDK."""
+        if not present:
+            kind = "a global-only" if self.local_values is None else "this"
+            raise AttributeError(
+                f"{kind} {self.method} explanation has no {name!r} (the SDK's explanation of this kind had none)"
+            )
+
+    def _sdk_classes(self, name: str) -> list:
+        """The classes, or AttributeError for a regression (the SDK's per-class accessors were on classifiers)."""
         if self.classes is None:
-            raise ArgumentError("per-class views need a classification explanation; this one is a regression")
+            raise AttributeError(
+                f"a regression explanation has no {name!r}: per-class accessors exist on classifiers only"
+            )
+        return self.classes
 
 
 # ---------------------------------------------------------------------- module helpers
@@ -584,6 +780,29 @@ def _rank_desc(values: np.ndarray) -> np.ndarray:
 
 def _plain(value: Any) -> Any:
     return value.item() if isinstance(value, np.generic) else value
+
+
+def _feature_name(name: Any) -> str | int:
+    """A feature name as stored: integers stay integers (the SDK's default names), anything else a string."""
+    if isinstance(name, (int, np.integer)) and not isinstance(name, (bool, np.bool_)):
+        return int(name)
+    return str(name)
+
+
+def _names_array(features: list) -> np.ndarray:
+    """Feature names as an object array, so that fancy indexing keeps each name's type."""
+    names = np.empty(len(features), dtype=object)
+    names[:] = features
+    return names
+
+
+def _as_1d_data(value: Any) -> np.ndarray:
+    array = np.asarray(value)
+    if array.ndim != 1:
+        raise DataShapeError(f"eval_y_predicted must have 1 dimension; found shape {array.shape}")
+    if array.dtype.kind == "f":
+        return array.astype(np.float64, copy=False)
+    return array.astype(object)
 
 
 def _as_2d_data(value: Any) -> np.ndarray:

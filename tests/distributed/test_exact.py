@@ -67,14 +67,14 @@ def test_kernel_equals_single_process(client, kernel, form):
     assert np.array_equal(dist.local_values, single.local_values)
     assert np.array_equal(dist.standard_errors, single.standard_errors)
     assert np.array_equal(dist.model_output, single.model_output)
-    assert np.array_equal(dist.expected_values, single.expected_values)
+    assert np.array_equal(dist.expected_values_array, single.expected_values_array)
     facts = dist.meta["distributed"]
     assert facts["row_block"] == 128 and all(n % 128 == 0 for n in facts["partition_rows"][:-1])
     assert facts["partition_rows"] == [128, 128, 44]
     if form == "partition_rows":
         assert any("partition_rows=50 moved to 128" in note for note in dist.meta["notes"])
     # additivity: values + expected value = model output, per row and class
-    np.testing.assert_allclose(dist.local_values.sum(axis=1) + dist.expected_values, dist.model_output, atol=1e-9)
+    np.testing.assert_allclose(dist.local_values.sum(axis=1) + dist.expected_values_array, dist.model_output, atol=1e-9)
 
 
 def test_tree_equals_single_process(client):
@@ -87,9 +87,9 @@ def test_tree_equals_single_process(client):
     single = explainer.explain_local(X)
     dist = explainer.explain_local(da.from_array(X, chunks=(100, 30)), backend="dask", client=client)
     assert np.array_equal(dist.local_values, single.local_values)
-    assert np.array_equal(dist.expected_values, single.expected_values)
+    assert np.array_equal(dist.expected_values_array, single.expected_values_array)
     assert dist.meta["output_space"] == single.meta["output_space"]
-    np.testing.assert_allclose(dist.local_values.sum(axis=1) + dist.expected_values, dist.model_output, atol=1e-9)
+    np.testing.assert_allclose(dist.local_values.sum(axis=1) + dist.expected_values_array, dist.model_output, atol=1e-9)
 
     Xr, yr = load_diabetes(return_X_y=True)
     forest = RandomForestRegressor(n_estimators=10, max_depth=5, random_state=0).fit(Xr, yr)
@@ -130,4 +130,4 @@ def test_deep_equals_single_process(client, cancer):
     single = explainer.explain_local(X[:200])
     dist = explainer.explain_local(X[:200], backend="dask", client=client, partition_rows=64)
     assert np.array_equal(dist.local_values, single.local_values)
-    np.testing.assert_allclose(dist.local_values.sum(axis=1) + dist.expected_values, dist.model_output, atol=1e-9)
+    np.testing.assert_allclose(dist.local_values.sum(axis=1) + dist.expected_values_array, dist.model_output, atol=1e-9)

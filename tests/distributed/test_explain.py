@@ -52,7 +52,7 @@ def test_linear_equals_single_process_and_closed_form(client, cancer, linear):
     explainer, single = linear
     dist = explainer.explain_local(frame.to_numpy(), backend="dask", client=client, partition_rows=50)
     assert np.array_equal(dist.local_values, single.local_values)
-    assert np.array_equal(dist.expected_values, single.expected_values)
+    assert np.array_equal(dist.expected_values_array, single.expected_values_array)
     # model_output is a BLAS matrix product whose rounding depends on the batch's row count (in one process
     # too): equal to the last few bits only.
     np.testing.assert_allclose(dist.model_output, single.model_output, rtol=1e-13, atol=1e-13)
@@ -135,7 +135,7 @@ def test_regression_global_reduced_on_cluster(client):
     assert reduced.local_values is None and reduced.n_outputs == 1
     np.testing.assert_allclose(reduced.global_values, single.global_values, rtol=1e-12, atol=0)
     assert reduced.get_ranked_global_names() == single.get_ranked_global_names()
-    assert np.array_equal(reduced.expected_values, single.expected_values)
+    assert np.array_equal(reduced.expected_values_array, single.expected_values_array)
     assert "intercepts" not in reduced.meta  # per-row meta stays with the (never gathered) local values
 
 
@@ -152,7 +152,7 @@ def test_output_writes_partition_files(client, cancer, linear, tmp_path):
         with np.load(path, allow_pickle=False) as archive:
             assert int(archive["partition"]) == index
             local.append(archive["local_values"])
-            assert np.array_equal(archive["expected_values"], single.expected_values)
+            assert np.array_equal(archive["expected_values"], single.expected_values_array)
     assert np.array_equal(np.concatenate(local), single.local_values)
     np.testing.assert_allclose(result.global_values, single.global_values, rtol=1e-12, atol=0)
     assert result.local_values is None

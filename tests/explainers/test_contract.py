@@ -123,7 +123,7 @@ def test_shapes_names_and_classes(case):
     explanation = explainer.explain_local(X[:4])
     k = 3 if classification else 1
     assert explanation.local_values.shape == (4, X.shape[1], k)
-    assert explanation.expected_values.shape == (k,)
+    assert explanation.expected_values_array.shape == (k,)
     assert explanation.task == ("classification" if classification else "regression")
     assert explanation.classes == (IRIS_CLASSES if classification else None)
     assert len(explanation.features) == X.shape[1]
@@ -138,7 +138,7 @@ def test_additivity(case):
     if not additive:
         pytest.skip("this method's values are not additive by definition")
     explanation = explainer.explain_local(X[:6])
-    total = explanation.local_values.sum(axis=1) + explanation.expected_values
+    total = explanation.local_values.sum(axis=1) + explanation.expected_values_array
     assert np.allclose(total, explanation.model_output, atol=1e-6)
 
 

@@ -51,7 +51,7 @@ def _data(n_rows: int, n_features: int, seed: int = 0) -> np.ndarray:
 
 
 def _residual(explanation: Explanation) -> float:
-    total = explanation.local_values.sum(axis=1) + explanation.expected_values
+    total = explanation.local_values.sum(axis=1) + explanation.expected_values_array
     return float(np.abs(total - explanation.model_output).max())
 
 
@@ -198,7 +198,7 @@ def test_sequential_ending_in_softmax_is_explained_in_probabilities_exactly():
     assert explanation.meta["output_space"] == "probability" and explanation.meta["link"] == "identity"
     assert _residual(explanation) < 1e-8
     np.testing.assert_allclose(explanation.model_output, _numpy_function(net)(rows), atol=1e-12)
-    np.testing.assert_allclose(explanation.expected_values, _numpy_function(net)(background).mean(axis=0), atol=1e-12)
+    np.testing.assert_allclose(explanation.expected_values_array, _numpy_function(net)(background).mean(axis=0), atol=1e-12)
     assert any("split off" in note for note in explanation.meta["notes"])
     # the logits before the softmax, explained directly, are what output="logit" gives
     logits = DeepExplainer(net, background, output="logit").explain_local(rows)
@@ -231,7 +231,7 @@ def test_binary_classifier_with_one_output_gets_two_class_outputs(final):
     if final:
         assert explanation.meta["output_space"] == "probability"
         np.testing.assert_allclose(explanation.model_output, np.c_[1 - output, output], atol=1e-12)
-        np.testing.assert_allclose(explanation.expected_values.sum(), 1.0, atol=1e-12)
+        np.testing.assert_allclose(explanation.expected_values_array.sum(), 1.0, atol=1e-12)
     else:
         assert explanation.meta["output_space"] == "logit" and explanation.meta["link"] == "sigmoid"
         np.testing.assert_allclose(explanation.model_output, np.c_[-output, output], atol=1e-12)
@@ -283,7 +283,7 @@ def test_multiclass_shapes_and_class_names():
     explanation = DeepExplainer(net, _data(10, 6), classes=["a", "b", "c"],
                                 features=[f"f{i}" for i in range(6)]).explain_local(_data(4, 6, seed=1))
     assert explanation.local_values.shape == (4, 6, 3)
-    assert explanation.expected_values.shape == (3,)
+    assert explanation.expected_values_array.shape == (3,)
     assert explanation.model_output.shape == (4, 3)
     assert explanation.classes == ["a", "b", "c"]
     assert explanation.features == [f"f{i}" for i in range(6)]
@@ -514,7 +514,7 @@ def test_explainer_rebuilds_from_state_dict_background_and_config(method, tmp_pa
         architecture, loaded, state_dict=torch.load(tmp_path / "weights.pt", weights_only=True))
     again = rebuilt.explain_local(rows)
     np.testing.assert_allclose(again.local_values, original.local_values, atol=1e-12)
-    np.testing.assert_allclose(again.expected_values, original.expected_values, atol=1e-12)
+    np.testing.assert_allclose(again.expected_values_array, original.expected_values_array, atol=1e-12)
     assert again.classes == ["x", "y", "z"] and again.meta["output_space"] == original.meta["output_space"]
     with pytest.raises(ArgumentError, match="state_version"):
         DeepExplainer.from_state(architecture, {"config": {"state_version": 99}, "background": background.values})

@@ -23,7 +23,7 @@ CANCER_X = StandardScaler().fit_transform(load_breast_cancer().data)
 
 
 def _assert_additive(explanation, atol=1e-8):
-    total = explanation.local_values.sum(axis=1) + explanation.expected_values
+    total = explanation.local_values.sum(axis=1) + explanation.expected_values_array
     np.testing.assert_allclose(total, explanation.model_output, atol=atol)
 
 
@@ -40,7 +40,7 @@ def test_three_class_classifier_equals_the_oracle():
     exact, expected = _oracle(model.predict_proba, explainer, IRIS_X[::30])
     assert explanation.local_values.shape == (5, 4, 3) and explanation.classes == ["a", "b", "c"]
     np.testing.assert_allclose(explanation.local_values, exact, atol=1e-6)
-    np.testing.assert_allclose(explanation.expected_values, expected, atol=1e-12)
+    np.testing.assert_allclose(explanation.expected_values_array, expected, atol=1e-12)
     assert explanation.meta["output_space"] == "probability" and explanation.meta["kernel_shap"]["exact"]
     assert np.all(explanation.standard_errors == 0)
     assert any("summarised from 150 to 10" in note for note in explanation.meta["notes"])
@@ -57,7 +57,7 @@ def test_regressor_equals_the_oracle():
     assert explanation.meta["kernel_shap"]["coalitions_per_row"] == 1022.0  # auto capped at 2**10 - 2
     assert explanation.meta["kernel_shap"]["nsamples"] == 1022
     np.testing.assert_allclose(explanation.local_values, exact, atol=1e-6)
-    np.testing.assert_allclose(explanation.expected_values, expected)
+    np.testing.assert_allclose(explanation.expected_values_array, expected)
     _assert_additive(explanation)
 
 
@@ -98,7 +98,7 @@ def test_pandas_with_a_categorical_column_through_a_column_transformer():
     exact, expected = _oracle(model.predict_proba, explainer, rows.to_numpy(dtype=object), to_frame)
     assert explanation.features == list(frame.columns)
     np.testing.assert_allclose(explanation.local_values, exact, atol=1e-6)
-    np.testing.assert_allclose(explanation.expected_values, expected, atol=1e-12)
+    np.testing.assert_allclose(explanation.expected_values_array, expected, atol=1e-12)
     _assert_additive(explanation)
 
 
@@ -134,7 +134,7 @@ def test_densedata_like_background_weights_are_used():
     explanation = explainer.explain_local(IRIS_X[10:12])
     exact, expected = exact_shapley_values(model.predict_proba, IRIS_X[10:12], IRIS_X[[0, 50, 100, 120]], weights)
     np.testing.assert_allclose(explanation.local_values, exact, atol=1e-6)
-    np.testing.assert_allclose(explanation.expected_values, expected, atol=1e-12)
+    np.testing.assert_allclose(explanation.expected_values_array, expected, atol=1e-12)
     assert explanation.features == ["f0", "f1", "f2", "f3"]
 
 
@@ -326,7 +326,7 @@ def test_nclusters_none_keeps_the_background_and_records_nsamples():
     assert not any("summarised" in note for note in explanation.meta["notes"])
     assert explanation.meta["parameters"]["nsamples"] == "auto"
     assert any("nsamples='auto'" in note for note in explanation.meta["notes"])
-    assert exact_expected_value(model.predict_proba, IRIS_X[:30]) == pytest.approx(explanation.expected_values)
+    assert exact_expected_value(model.predict_proba, IRIS_X[:30]) == pytest.approx(explanation.expected_values_array)
 
 
 def test_many_features_linear_model_is_exact_under_sampling():

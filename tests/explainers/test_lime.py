@@ -89,7 +89,7 @@ def test_multiclass_shapes_names_and_outputs(iris):
     assert explanation.classes == [0, 1, 2]
     assert explanation.meta["output_space"] == "probability"
     np.testing.assert_allclose(explanation.model_output, model.predict_proba(X[:7]))
-    np.testing.assert_allclose(explanation.expected_values, model.predict_proba(X).mean(axis=0))
+    np.testing.assert_allclose(explanation.expected_values_array, model.predict_proba(X).mean(axis=0))
     assert np.asarray(explanation.meta["intercepts"]).shape == (7, 3)
     assert np.asarray(explanation.meta["scores"]).shape == (7, 3)
     assert set(explanation.meta["bins"]) == {"sl", "sw", "pl", "pw"}
@@ -102,7 +102,7 @@ def test_regression_shapes_and_raw_output(diabetes):
     assert explanation.local_values.shape == (5, 10, 1)
     assert explanation.meta["output_space"] == "raw"
     np.testing.assert_allclose(explanation.model_output[:, 0], model.predict(X[:5]))
-    np.testing.assert_allclose(explanation.expected_values, [model.predict(X).mean()])
+    np.testing.assert_allclose(explanation.expected_values_array, [model.predict(X).mean()])
 
 
 def test_binary_has_both_classes_and_they_mirror(cancer):

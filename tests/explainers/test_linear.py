@@ -13,7 +13,7 @@ shap = pytest.importorskip("shap")
 
 
 def _additive(explanation):
-    total = explanation.local_values.sum(axis=1) + explanation.expected_values
+    total = explanation.local_values.sum(axis=1) + explanation.expected_values_array
     return np.abs(total - explanation.model_output).max()
 
 

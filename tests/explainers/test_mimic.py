@@ -22,7 +22,7 @@ from pellucid.mimic.models.lightgbm_model import LGBMExplainableModel as SdkPath
 
 
 def _additive(explanation):
-    return np.abs(explanation.local_values.sum(axis=1) + explanation.expected_values - explanation.model_output).max()
+    return np.abs(explanation.local_values.sum(axis=1) + explanation.expected_values_array - explanation.model_output).max()
 
 
 def test_sdk_import_paths_are_the_same_objects():

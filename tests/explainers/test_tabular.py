@@ -41,7 +41,7 @@ def test_sampling_policy_is_recorded():
 def test_explain_subset_keeps_named_features():
     explainer = TabularExplainer(MODEL, X[:100], explain_subset=[3, 0])
     explanation = explainer.explain_local(X[:2])
-    assert explanation.features == ["feature_3", "feature_0"] and explanation.local_values.shape == (2, 2, 2)
+    assert explanation.features == [3, 0] and explanation.local_values.shape == (2, 2, 2)
     with pytest.raises(ArgumentError, match="explain_subset"):
         TabularExplainer(MODEL, X[:100], explain_subset=[99])
 
@@ -73,7 +73,7 @@ def test_pipeline_is_split_and_reported_in_raw_columns():
     assert raw.is_raw and raw.features == ["a", "b", "c"] and engineered.n_features == 5
     # the raw value of b is the sum of its three one-hot columns
     assert np.allclose(raw.local_values[:, 1, :], engineered.local_values[:, 2:, :].sum(axis=1))
-    total = raw.local_values.sum(axis=1) + raw.expected_values
+    total = raw.local_values.sum(axis=1) + raw.expected_values_array
     assert np.allclose(total, pipeline.decision_function(frame.iloc[:30])[:, None] * [-1, 1])
 
 
@@ -94,4 +94,4 @@ def test_allow_all_transformations_reaches_the_chosen_explainer():
     explainer = TabularExplainer(model, frame, transformations=prep, allow_all_transformations=True)
     raw = explainer.explain_local(frame.iloc[:5], raw=True)
     assert raw.features == ["a", "b", "c"] and raw.is_raw
-    assert np.allclose(raw.local_values.sum(axis=1) + raw.expected_values, raw.model_output)
+    assert np.allclose(raw.local_values.sum(axis=1) + raw.expected_values_array, raw.model_output)

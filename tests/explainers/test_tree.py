@@ -204,7 +204,7 @@ def test_path_dependent_matches_shap(kind):
     _compare(explanation.local_values, reference)
     # native paths: shap reads the expected value off the library's bias column during shap_values
     expected = np.atleast_1d(reference_explainer.expected_value)
-    np.testing.assert_allclose(explanation.expected_values[-len(expected):], expected, atol=ATOL)
+    np.testing.assert_allclose(explanation.expected_values_array[-len(expected):], expected, atol=ATOL)
 
 
 @pytest.mark.parametrize("kind", ALL_KINDS)
@@ -214,7 +214,7 @@ def test_additivity_against_model_output(kind):
     explanation = TreeExplainer(fitted).explain_local(rows)
     n, m, k = explanation.local_values.shape
     assert (m, k) == (6, 1 if kind.endswith(("reg", "xgb_booster")) else (3 if "multi" in kind else 2))
-    total = explanation.local_values.sum(axis=1) + explanation.expected_values
+    total = explanation.local_values.sum(axis=1) + explanation.expected_values_array
     np.testing.assert_allclose(total, explanation.model_output, atol=1e-4 if "xgb" in kind else 1e-9, rtol=1e-6)
     # model_output is the model's own output in the stated space
     space = explanation.meta["output_space"]
@@ -266,7 +266,7 @@ def test_own_kernel_matches_native_tree_shap_of_each_library():
         native, expected = native_shap(fitted, explainer.info, X[:50], 50)
         k = native.shape[2]
         np.testing.assert_allclose(explanation.local_values[:, :, -k:], native, atol=1e-5, rtol=1e-6)
-        np.testing.assert_allclose(explanation.expected_values[-k:], expected, atol=1e-5, rtol=1e-6)
+        np.testing.assert_allclose(explanation.expected_values_array[-k:], expected, atol=1e-5, rtol=1e-6)
 
 
 def test_native_fallback_for_categorical_inputs():
@@ -281,7 +281,7 @@ def test_native_fallback_for_categorical_inputs():
         assert explanation.meta["algorithm"] == f"{library}'s native path-dependent TreeSHAP"
         reference = shap.TreeExplainer(fitted).shap_values(frame.iloc[:20])
         _compare(explanation.local_values, reference)
-        total = explanation.local_values.sum(axis=1) + explanation.expected_values
+        total = explanation.local_values.sum(axis=1) + explanation.expected_values_array
         np.testing.assert_allclose(total, explanation.model_output, atol=1e-5)
     # interaction values: XGBoost's own on the fallback path (rows sum to the SHAP values); LightGBM has none
     inter = TreeExplainer(fitted_xgb).shap_interaction_values(frame.iloc[:5])
@@ -327,8 +327,8 @@ def test_interventional_matches_shap(kind):
     _compare(explanation.local_values, reference.shap_values(X[50:80], check_additivity=False))
     # the expected value is the mean model output over the background (shap's misses some base scores)
     own = TreeExplainer(fitted).explain_local(background).model_output.mean(axis=0)
-    np.testing.assert_allclose(explanation.expected_values, own, atol=1e-5 if "xgb" in kind else 1e-9)
-    total = explanation.local_values.sum(axis=1) + explanation.expected_values
+    np.testing.assert_allclose(explanation.expected_values_array, own, atol=1e-5 if "xgb" in kind else 1e-9)
+    total = explanation.local_values.sum(axis=1) + explanation.expected_values_array
     np.testing.assert_allclose(total, explanation.model_output, atol=1e-4 if "xgb" in kind else 1e-9)
 
 

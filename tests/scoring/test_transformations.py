@@ -49,7 +49,7 @@ def test_raw_rows_in_engineered_and_raw_values_out(loans):
     assert np.allclose(raw.local_values, explainer.explain_local(rows, raw=True).local_values, atol=1e-12)
     # additivity in raw features against the model's own log-odds
     margin = model.decision_function(preprocessing.transform(rows))
-    assert np.allclose(raw.local_values[:, :, 1].sum(axis=1) + raw.expected_values[1], margin, atol=1e-9)
+    assert np.allclose(raw.local_values[:, :, 1].sum(axis=1) + raw.expected_values_array[1], margin, atol=1e-9)
     assert scoring.predict(rows).tolist() == model.predict(preprocessing.transform(rows)).tolist()
     # the SDK layout, raw: [classes][rows][raw features]
     assert np.asarray(scoring.explain(rows, get_raw=True)).shape == (2, 12, 3)

@@ -37,7 +37,7 @@ def test_lightgbm_native_format_and_additivity(tmp_path, binary_data, perturbati
     values = scoring.explain_local(rows)
     assert np.allclose(values.local_values, explainer.explain_local(rows).local_values, rtol=0, atol=1e-12)
     margin = model.predict(rows, raw_score=True)
-    assert np.allclose(values.local_values[:, :, 1].sum(axis=1) + values.expected_values[1], margin, atol=1e-9)
+    assert np.allclose(values.local_values[:, :, 1].sum(axis=1) + values.expected_values_array[1], margin, atol=1e-9)
     assert np.allclose(values.local_values[:, :, 0], -values.local_values[:, :, 1])
     loaded, files = _round_trip(tmp_path, scoring, "lightgbm")
     assert files == ["arrays.npz", "manifest.json", "model.txt"]
@@ -75,7 +75,7 @@ def test_sklearn_forest_as_arrays_only(tmp_path, binary_data, perturbation):
     rows = X[200:230]
     values = loaded.explain_local(rows)
     assert np.allclose(values.local_values, explainer.explain_local(rows).local_values, rtol=0, atol=1e-12)
-    assert np.allclose(values.local_values.sum(axis=1) + values.expected_values, model.predict_proba(rows), atol=1e-9)
+    assert np.allclose(values.local_values.sum(axis=1) + values.expected_values_array, model.predict_proba(rows), atol=1e-9)
     assert values.meta["output_space"] == "probability"
     assert loaded.predict(rows).tolist() == model.predict(rows).tolist()
 

@@ -59,7 +59,7 @@ def test_upload_list_download_round_trip(store: Store) -> None:
 
     downloaded = client.download_model_explanation(local_id)
     assert downloaded.equals(local) and downloaded.id == local_id
-    for name in ("local_values", "expected_values", "model_output", "standard_errors"):
+    for name in ("local_values", "expected_values_array", "model_output", "standard_errors"):
         assert np.array_equal(getattr(downloaded, name), getattr(local, name))  # bit for bit, not approximately
     assert downloaded.eval_data.tolist() == local.eval_data.tolist()
     newest = client.download_model_explanation()
@@ -89,7 +89,7 @@ def test_top_k_upload_and_download(store: Store) -> None:
         assert np.array_equal(trimmed.local_values, expected_values)
         assert trimmed.meta["top_k"] == 2 and trimmed.meta["top_k_indices"] == expected_kept.tolist()
         assert np.array_equal(trimmed.standard_errors, np.where(kept_mask, explanation.standard_errors, 0.0))
-        assert np.array_equal(trimmed.expected_values, explanation.expected_values)
+        assert np.array_equal(trimmed.expected_values_array, explanation.expected_values_array)
         assert np.array_equal(trimmed.model_output, explanation.model_output)
         assert any("top 2 of 6 features" in note for note in trimmed.meta["notes"])
     assert from_top.equals(from_full)

@@ -33,7 +33,7 @@ def test_trim_keeps_other_arrays_and_masks_standard_errors() -> None:
     trimmed = trim_top_k(explanation, 3)
     mask = kept_mask(trimmed)
     assert np.array_equal(trimmed.standard_errors, np.where(mask, explanation.standard_errors, 0.0))
-    assert np.array_equal(trimmed.expected_values, explanation.expected_values)
+    assert np.array_equal(trimmed.expected_values_array, explanation.expected_values_array)
     assert np.array_equal(trimmed.model_output, explanation.model_output)
     assert trimmed.eval_data.tolist() == explanation.eval_data.tolist()
 

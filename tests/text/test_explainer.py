@@ -61,10 +61,10 @@ def test_kernel_values_are_exact_shapley_values(teacher, model_kind):
     assert explanation.method == "text_kernel_shap" and explanation.meta["exact"] is True
     assert explanation.features == tokens
     np.testing.assert_allclose(explanation.local_values[0], expected_phi, atol=1e-10)
-    np.testing.assert_allclose(explanation.expected_values, empty, atol=1e-12)
+    np.testing.assert_allclose(explanation.expected_values_array, empty, atol=1e-12)
     # Additivity: sum of values + expected value = the model's output on the document.
     output = np.asarray(model([SHORT]))[0]
-    np.testing.assert_allclose(explanation.local_values[0].sum(axis=0) + explanation.expected_values, output,
+    np.testing.assert_allclose(explanation.local_values[0].sum(axis=0) + explanation.expected_values_array, output,
                                atol=1e-10)
     np.testing.assert_allclose(explanation.model_output[0], output)
 
@@ -74,7 +74,7 @@ def test_sampled_kernel_is_additive_and_close(teacher):
     explanation = TextExplainer(teacher, nsamples=1500, seed=3).explain_local(document)
     assert explanation.method == "text_kernel_shap" and explanation.meta["exact"] is False
     output = teacher.predict_proba([document])[0]
-    np.testing.assert_allclose(explanation.local_values[0].sum(axis=0) + explanation.expected_values, output,
+    np.testing.assert_allclose(explanation.local_values[0].sum(axis=0) + explanation.expected_values_array, output,
                                atol=1e-9)
     assert explanation.standard_errors is not None and explanation.standard_errors.shape == (1, 30, 2)
     # A linear model over counts after a monotone link: each planted word moves class 1 the most.
@@ -105,7 +105,7 @@ def test_regression_model_is_additive():
     model = make_pipeline(CountVectorizer(), Ridge(alpha=0.1)).fit(documents, scores)
     explanation = TextExplainer(model).explain_local("a good but bad film")
     assert explanation.task == "regression" and explanation.local_values.shape == (1, 5, 1)
-    np.testing.assert_allclose(explanation.local_values[0, :, 0].sum() + explanation.expected_values[0],
+    np.testing.assert_allclose(explanation.local_values[0, :, 0].sum() + explanation.expected_values_array[0],
                                model.predict(["a good but bad film"])[0], atol=1e-10)
 
 
@@ -126,7 +126,7 @@ def test_lime_equals_sklearn_weighted_ridge_on_the_same_samples(teacher):
         ridge = Ridge(alpha=1.0).fit(keep.astype(float), outputs[:, output], sample_weight=weights)
         np.testing.assert_allclose(explanation.local_values[0, :, output], ridge.coef_, atol=1e-8)
         np.testing.assert_allclose(explanation.meta["intercept"][output], ridge.intercept_, atol=1e-8)
-    np.testing.assert_allclose(explanation.expected_values, teacher.predict_proba([_masked(document)])[0])
+    np.testing.assert_allclose(explanation.expected_values_array, teacher.predict_proba([_masked(document)])[0])
 
 
 def _masked(document: str) -> str:
@@ -189,7 +189,7 @@ def test_mask_token_replaces_words(teacher):
         "superb music, awful plot"
     )
     assert "[MASK] [MASK], [MASK] [MASK]" in seen and "superb [MASK], awful [MASK]" in seen
-    np.testing.assert_allclose(explanation.expected_values, teacher.predict_proba(["[MASK] [MASK], [MASK] [MASK]"])[0])
+    np.testing.assert_allclose(explanation.expected_values_array, teacher.predict_proba(["[MASK] [MASK], [MASK] [MASK]"])[0])
 
 
 def test_global_explanation_aggregates_words(teacher, fresh_documents):

@@ -79,7 +79,7 @@ def test_attention_values_bookkeeping(han, teacher):
     for token, start, end in explanation.meta["tokens"]:
         assert document[start:end] == token
     np.testing.assert_allclose(explanation.model_output[0], teacher.predict_proba([document])[0])
-    np.testing.assert_allclose(explanation.expected_values, teacher.predict_proba([" .  !  ?"])[0])
+    np.testing.assert_allclose(explanation.expected_values_array, teacher.predict_proba([" .  !  ?"])[0])
     tuning = explanation.meta["fine_tuning"]
     assert tuning["steps"] == 20 and tuning["kl_after"] <= tuning["kl_before"]
 

@@ -149,9 +149,9 @@ def _predictions(
         source = "model_output"
         score = explanation.model_output[shown]
         note = None
-    elif explanation.local_values is not None and explanation.expected_values is not None:
+    elif explanation.local_values is not None and explanation.expected_values_array is not None:
         source = "additivity"
-        score = explanation.expected_values + explanation.local_values[shown].sum(axis=1)
+        score = explanation.expected_values_array + explanation.local_values[shown].sum(axis=1)
         note = ("the explanation holds no model output: predictions are shown as expected value + sum of the "
                 "local values (additivity)")
     else:
@@ -308,7 +308,7 @@ def build_payload(
             "per_output": _float_list(global_values.T, _LOCAL_DIGITS),
             "overall": _float_list(global_values.mean(axis=1), _LOCAL_DIGITS),
         },
-        "expected": None if explanation.expected_values is None else _float_list(explanation.expected_values,
+        "expected": None if explanation.expected_values_array is None else _float_list(explanation.expected_values_array,
                                                                                  _LOCAL_DIGITS + 2),
         "prediction": prediction,
         "true_y": None if true_y is None else _encode_true_y(explanation, true_y, n_rows, shown),

@@ -246,8 +246,8 @@ def export_static(
     labels = [names[j] if data is None else f"{names[j]} = {_cell(data, categories, row, j)}"
               for j in top_local]
     title = f"Local importance of row {row}"
-    if explanation.expected_values is not None:
-        expected = explanation.expected_values[output]
+    if explanation.expected_values_array is not None:
+        expected = explanation.expected_values_array[output]
         title += f": expected {expected:.4g} + sum {values.sum():.4g} = {expected + values.sum():.4g}"
     written.append(_bar_chart(
         folder / f"local_row{row}.{fmt}", labels, values[top_local],

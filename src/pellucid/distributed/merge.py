@@ -67,7 +67,7 @@ def merge_local(parts: list[Explanation], facts: dict[str, Any], notes: list[str
     _check_same_header([header_of(p) for p in parts])
     joined = Explanation.concatenate(parts) if len(parts) > 1 else parts[0]
     meta, differing = merge_meta([p.meta for p in parts], [p.n_rows for p in parts])
-    _expected_note(parts[0].expected_values, [p.expected_values for p in parts], meta)
+    _expected_note(parts[0].expected_values_array, [p.expected_values_array for p in parts], meta)
     meta["notes"] = meta.get("notes", []) + notes
     meta["distributed"] = dict(facts, partition_meta=differing) if differing else dict(facts)
     return joined.replace(meta=meta)

@@ -89,7 +89,7 @@ def summarise_partition(explainer: Any, rows: Any, raw: bool, index: int, output
     return PartSummary(
         abs_sum=np.abs(explanation.local_values).sum(axis=0),
         n_rows=n_rows,
-        expected_values=explanation.expected_values,
+        expected_values=explanation.expected_values_array,
         header=header_of(explanation),
         metas=[meta],
         rows=[n_rows],
@@ -129,8 +129,9 @@ def is_per_row(value: Any, n_rows: int) -> bool:
 
 def _write_partition(explanation: Explanation, per_row: dict[str, Any], index: int, output: str) -> str:
     arrays: dict[str, np.ndarray] = {"local_values": explanation.local_values, "partition": np.array(index)}
-    for name in ("expected_values", "model_output", "standard_errors"):
-        value = getattr(explanation, name)
+    for name, value in (("expected_values", explanation.expected_values_array),
+                        ("model_output", explanation.model_output),
+                        ("standard_errors", explanation.standard_errors)):
         if value is not None:
             arrays[name] = value
     if explanation.eval_data is not None and explanation.eval_data.dtype != object:

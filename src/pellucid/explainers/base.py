@@ -26,16 +26,18 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
+import scipy.sparse as sp
 
 from pellucid.data import Dataset, as_dataset
-from pellucid.errors import ArgumentError, DataShapeError
+from pellucid.errors import ArgumentError, DataShapeError, PellucidError, describe
 from pellucid.explanation import CLASSIFICATION, Explanation
 from pellucid.model import ModelWrapper, model_type_name
 
 if TYPE_CHECKING:  # imported on use: explainers without transformations need not load scikit-learn
     from pellucid.transformations.inputs import TransformedInputs
 
-__all__ = ["BaseExplainer", "LocalResult", "BACKENDS", "backend_module"]
+__all__ = ["BaseExplainer", "LocalResult", "BACKENDS", "backend_module", "is_single_row", "select_subset",
+           "check_subset", "as_function_model"]
 
 logger = logging.getLogger(__name__)
 
@@ -72,7 +74,7 @@ class BaseExplainer:
     initialization_examples : array-like, optional
         Background data (numpy, pandas, scipy.sparse or DenseData-like).
     features : list of str, optional
-        Feature names; default the background's column names, else ``feature_<i>``. With transformations,
+        Feature names; default the background's column names, else the column indices (SDK). With transformations,
         the names of the raw columns (as in the SDK).
     classes : list, optional
         Class labels of a classifier, one per model output.
@@ -86,6 +88,13 @@ class BaseExplainer:
     allow_all_transformations : bool, default False
         Accept transformations whose outputs mix several raw columns (e.g. a PCA), sharing each such output's
         importance equally among the columns it depends on (recorded in meta), instead of raising.
+    explain_subset : list of int, optional
+        Indices of the features to keep in the explanations (SDK argument). Values are computed for every
+        feature and the others dropped, so each kept value equals the full explanation's; the kept values then
+        no longer sum to the model output (noted in meta). Not with transformations, as in the SDK.
+    is_function : bool, default False
+        ``model`` is a prediction function (SDK argument): it is called as ``model(rows)`` even when it also has
+        ``predict``/``predict_proba``. Model-agnostic explainers only.
 
     Attributes
     ----------
@@ -113,7 +122,12 @@ class BaseExplainer:
         *,
         model_task: str = "unknown",
         allow_all_transformations: bool = False,
+        explain_subset: list[int] | None = None,
+        is_function: bool = False,
     ) -> None:
+        if is_function:
+            model = as_function_model(model)
+        self.explain_subset = _subset_indices(explain_subset, transformations)
         self.model = model
         self.transformations = transformations
         self.allow_all_transformations = allow_all_transformations
@@ -137,10 +151,12 @@ class BaseExplainer:
         if initialization_examples is not None:
             self.background = as_dataset(initialization_examples, features, name="initialization_examples")
         self.features = list(self.background.feature_names) if self.background is not None else (
-            [str(f) for f in features] if features is not None else None
+            list(features) if features is not None else None
         )
         self.classes = None if classes is None else list(classes)
         self._notes: list[str] = list(self.background.notes) if self.background is not None else []
+        if self.explain_subset is not None and self.features is not None:
+            check_subset(self.explain_subset, len(self.features))
 
     # ------------------------------------------------------------------ to implement
     @classmethod
@@ -189,7 +205,10 @@ class BaseExplainer:
             return module.explain_local(self, evaluation_examples, raw=raw, **backend_options)
         rows, raw_rows = self._read_input(evaluation_examples)
         result = self._explain_rows(rows)
-        return self._finish(self._build(rows, result), raw_rows, raw)
+        explanation = self._finish(self._build(rows, result), raw_rows, raw)
+        if is_single_row(evaluation_examples):
+            explanation = explanation.replace(single_row=True, explanation_id=explanation.id)
+        return explanation
 
     def explain_global(
         self,
@@ -270,9 +289,9 @@ class BaseExplainer:
         return rows, raw_rows
 
     def _finish(self, explanation: Explanation, raw_rows: Dataset | None, raw: bool) -> Explanation:
-        """The explanation as asked: engineered, or in raw features when ``raw``."""
+        """The explanation as asked: engineered (its ``explain_subset`` kept), or in raw features when ``raw``."""
         if not raw:
-            return explanation
+            return select_subset(explanation, self.explain_subset)
         if self._inputs is None:
             raise ArgumentError(
                 "raw=True maps engineered features to raw ones through the explainer's transformations; this "
@@ -322,6 +341,7 @@ class BaseExplainer:
         meta.update(result.meta)
         if self._inputs is not None:
             meta.update(self._inputs.meta())
+        predicted, probabilities = self._predictions(rows, task, classes, result)
         return Explanation(
             method=self.method,
             task=task,
@@ -333,7 +353,94 @@ class BaseExplainer:
             model_output=result.model_output,
             standard_errors=result.standard_errors,
             meta=meta,
+            is_engineered=self._inputs is not None,
+            eval_y_predicted=predicted,
+            eval_y_predicted_proba=probabilities,
         )
+
+    def _predictions(
+        self, rows: Dataset, task: str, classes: list | None, result: LocalResult
+    ) -> tuple[np.ndarray | None, np.ndarray | None]:
+        """The model's predictions for the explained rows (SDK's ``eval_y_predicted`` and ``_proba``).
+
+        Read from the explained output when it is the prediction (probabilities of a classifier, values of a
+        regressor), else asked of the model once through a ModelWrapper; None when the model cannot say.
+        """
+        output = result.model_output
+        if output is None or self.output_space not in ("probability", "raw"):
+            try:
+                wrapper = ModelWrapper(self.model, rows, model_task=task, classes=classes)
+                if wrapper.output_space not in ("probability", "raw"):
+                    return None, None
+                output = wrapper.predict_output(rows.values)
+            except PellucidError as exc:
+                logger.info("no eval_y_predicted: the model's predictions could not be read (%s)", exc)
+                return None, None
+        if task == CLASSIFICATION:
+            if classes is None or output.shape[1] != len(classes):
+                return None, None
+            labels = np.empty(output.shape[0], dtype=object)
+            labels[:] = [classes[i] for i in np.argmax(output, axis=1)]
+            return labels, output
+        return output[:, 0], None
+
+
+def as_function_model(model: Any) -> Any:
+    """``model`` for ``is_function=True``: a plain function calling it, so that it is called, not its methods."""
+    if not callable(model):
+        raise ArgumentError(f"is_function=True needs a callable model (a prediction function); found {describe(model)}")
+    if not (hasattr(model, "predict") or hasattr(model, "predict_proba")):
+        return model
+
+    def predict_function(rows: Any) -> Any:
+        return model(rows)
+
+    return predict_function
+
+
+def is_single_row(evaluation_examples: Any) -> bool:
+    """True for one 1-D row (a 1-D array or list, or a Series): the SDK's views then drop the row axis."""
+    if isinstance(evaluation_examples, Dataset) or sp.issparse(evaluation_examples):
+        return False
+    if type(evaluation_examples).__name__ == "Series":
+        return True
+    if isinstance(evaluation_examples, (np.ndarray, list, tuple)):
+        return np.ndim(np.asarray(evaluation_examples, dtype=object)) == 1
+    return False
+
+
+def _subset_indices(explain_subset: Any, transformations: Any) -> list[int] | None:
+    if explain_subset is None:
+        return None
+    if transformations is not None:
+        raise ArgumentError(
+            "explain_subset selects engineered features and cannot be combined with transformations (as in the "
+            "SDK); explain in raw features and keep the ones you want with the explanation's top-k views instead"
+        )
+    indices = list(explain_subset)
+    if not indices or any(isinstance(i, bool) or not isinstance(i, (int, np.integer)) for i in indices):
+        raise ArgumentError(f"explain_subset must be a non-empty list of feature indices; found {explain_subset!r}")
+    return [int(i) for i in indices]
+
+
+def check_subset(explain_subset: list[int], n_features: int) -> None:
+    """Raise ArgumentError for subset indices outside ``[0, n_features)``."""
+    bad = [i for i in explain_subset if not 0 <= i < n_features]
+    if bad:
+        raise ArgumentError(f"explain_subset must hold feature indices in [0, {n_features}); found {bad}")
+
+
+def select_subset(explanation: Explanation, explain_subset: list[int] | None) -> Explanation:
+    """``explanation`` with only the ``explain_subset`` features (the SDK's explain_subset), noted in meta."""
+    if explain_subset is None:
+        return explanation
+    check_subset(explain_subset, explanation.n_features)
+    meta = dict(explanation.meta)
+    meta["notes"] = list(meta.get("notes", [])) + [
+        f"explain_subset: kept {len(explain_subset)} of {explanation.n_features} features; values of the others "
+        "were computed and dropped, so the kept values do not sum to the model output"
+    ]
+    return explanation.select_features(explain_subset, meta=meta)
 
 
 #: Execution backends of explain_local / explain_global and the module that runs each.

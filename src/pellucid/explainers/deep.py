@@ -86,6 +86,8 @@ class DeepExplainer(BaseExplainer):
         The task. With "unknown" it is inferred from the output width: 1 is regression, more is classification
         (recorded in the notes). A binary classifier with one output (logit or sigmoid) needs
         ``model_task="classification"``; it is explained as two outputs, class 0 getting the negated values.
+    explain_subset : list of int, optional
+        Keep only these features in the explanations (SDK argument; see :class:`BaseExplainer`).
     output : {"auto", "logit", "probability", "raw"}, default "auto"
         The output space to explain. "auto" explains what the model returns (logits, probabilities,
         log-probabilities for an nn.Sequential ending in LogSoftmax; "raw" for a regressor). "probability" on a model returning logits applies a softmax (sigmoid for one output).
@@ -134,6 +136,7 @@ class DeepExplainer(BaseExplainer):
         method: str = "deeplift_shap",
         model_task: str = "unknown",
         allow_all_transformations: bool = False,
+        explain_subset: list[int] | None = None,
         output: str = "auto",
         n_samples: int | None = None,
         use_gpu: bool = False,
@@ -148,7 +151,7 @@ class DeepExplainer(BaseExplainer):
             )
         super().__init__(
             model, initialization_examples, features, classes, transformations, model_task=model_task,
-            allow_all_transformations=allow_all_transformations,
+            allow_all_transformations=allow_all_transformations, explain_subset=explain_subset,
         )
         self.method = method
         self.output = output

@@ -116,6 +116,10 @@ class KernelExplainer(BaseExplainer):
         then the most coalitions spent per row.
     allow_all_transformations : bool, default False
         Accept transformations that mix raw columns (see :class:`BaseExplainer`).
+    explain_subset : list of int, optional
+        Keep only these features in the explanations (SDK argument; see :class:`BaseExplainer`).
+    is_function : bool, default False
+        ``model`` is a prediction function, called as ``model(rows)`` (SDK argument).
 
     Attributes
     ----------
@@ -150,6 +154,8 @@ class KernelExplainer(BaseExplainer):
         max_batch_rows: int | None = None,
         tolerance: float | None = None,
         allow_all_transformations: bool = False,
+        explain_subset: list[int] | None = None,
+        is_function: bool = False,
     ) -> None:
         if initialization_examples is None:
             raise ArgumentError(
@@ -159,7 +165,8 @@ class KernelExplainer(BaseExplainer):
         _check_options(nsamples, nclusters, seed, max_batch_rows, tolerance)
         super().__init__(
             model, initialization_examples, features, classes, transformations, model_task=model_task,
-            allow_all_transformations=allow_all_transformations,
+            allow_all_transformations=allow_all_transformations, explain_subset=explain_subset,
+            is_function=is_function,
         )
         self.nsamples = nsamples
         self.nclusters = nclusters

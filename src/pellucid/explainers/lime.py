@@ -115,6 +115,10 @@ class LIMEExplainer(BaseExplainer):
         Seed of the sampling; the same call gives the same values.
     model_task : {"unknown", "classification", "regression"}
         The model's task; inferred when "unknown".
+    explain_subset : list of int, optional
+        Keep only these features in the explanations (SDK argument; see :class:`BaseExplainer`).
+    is_function : bool, default False
+        ``model`` is a prediction function, called as ``model(rows)`` (SDK argument).
 
     Attributes
     ----------
@@ -144,6 +148,8 @@ class LIMEExplainer(BaseExplainer):
         seed: int = 0,
         model_task: str = "unknown",
         allow_all_transformations: bool = False,
+        explain_subset: list[int] | None = None,
+        is_function: bool = False,
     ) -> None:
         if initialization_examples is None:
             raise ArgumentError(
@@ -152,7 +158,8 @@ class LIMEExplainer(BaseExplainer):
             )
         super().__init__(
             model, initialization_examples, features, classes, transformations, model_task=model_task,
-            allow_all_transformations=allow_all_transformations,
+            allow_all_transformations=allow_all_transformations, explain_subset=explain_subset,
+            is_function=is_function,
         )
         _check_positive_int("num_samples", num_samples)
         if num_features is not None:

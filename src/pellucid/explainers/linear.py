@@ -42,7 +42,7 @@ class LinearExplainer(BaseExplainer):
         LogisticRegression, SGDClassifier ...), or LinearSVC / LinearSVR.
     initialization_examples : array-like of shape (n_rows, n_features)
         Background data; its (weighted) mean is the reference point.
-    features, classes, transformations, model_task
+    features, classes, transformations, model_task, explain_subset
         See :class:`~pellucid.explainers.base.BaseExplainer`.
     """
 
@@ -58,10 +58,11 @@ class LinearExplainer(BaseExplainer):
         *,
         model_task: str = "unknown",
         allow_all_transformations: bool = False,
+        explain_subset: list[int] | None = None,
     ) -> None:
         super().__init__(
             model, initialization_examples, features, classes, transformations, model_task=model_task,
-            allow_all_transformations=allow_all_transformations,
+            allow_all_transformations=allow_all_transformations, explain_subset=explain_subset,
         )
         if not self.supports(model):
             raise ModelInterfaceError(

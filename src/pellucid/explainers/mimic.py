@@ -59,7 +59,7 @@ class MimicExplainer(BaseExplainer):
         ``DecisionTreeExplainableModel`` (from ``pellucid.mimic.models``).
     explainable_model_args : dict, optional
         Arguments of the surrogate's estimator.
-    features, classes, transformations, model_task
+    features, classes, transformations, model_task, explain_subset, is_function
         See :class:`~pellucid.explainers.base.BaseExplainer`.
     augment_data : bool, default True
         Add copies of the data with each column permuted independently, so the surrogate also learns the teacher
@@ -90,10 +90,13 @@ class MimicExplainer(BaseExplainer):
         random_state: int = 0,
         model_task: str = "unknown",
         allow_all_transformations: bool = False,
+        explain_subset: list[int] | None = None,
+        is_function: bool = False,
     ) -> None:
         super().__init__(
             model, initialization_examples, features, classes, transformations, model_task=model_task,
-            allow_all_transformations=allow_all_transformations,
+            allow_all_transformations=allow_all_transformations, explain_subset=explain_subset,
+            is_function=is_function,
         )
         if not (isinstance(explainable_model, type) and issubclass(explainable_model, BaseExplainableModel)):
             raise ArgumentError(
@@ -219,7 +222,7 @@ class MimicExplainer(BaseExplainer):
         inner = self._inner.explain_local(rows.values)
         return LocalResult(
             values=inner.local_values,
-            expected_values=inner.expected_values,
+            expected_values=inner.expected_values_array,
             model_output=inner.model_output,
             meta={
                 "fidelity": self.fidelity,

@@ -36,7 +36,7 @@ import pandas as pd
 from pellucid.data import Dataset
 from pellucid.errors import ArgumentError, DataShapeError, DataValueError, describe
 from pellucid.explainers._pfi_metrics import resolve_metric
-from pellucid.explainers.base import BaseExplainer
+from pellucid.explainers.base import BaseExplainer, select_subset
 from pellucid.explanation import CLASSIFICATION, Explanation
 from pellucid.model import ModelWrapper, is_callable_model, model_type_name
 
@@ -76,6 +76,10 @@ class PFIExplainer(BaseExplainer):
         Seed of the shuffles.
     model_task : {"unknown", "classification", "regression"}
         The model's task; inferred when "unknown".
+    explain_subset : list of int, optional
+        Keep only these features in the explanations (SDK argument; see :class:`BaseExplainer`).
+    is_function : bool, default False
+        ``model`` is a prediction function, called as ``model(rows)`` (SDK argument).
     """
 
     method: ClassVar[str] = "permutation_importance"
@@ -93,10 +97,13 @@ class PFIExplainer(BaseExplainer):
         seed: int = 0,
         model_task: str = "unknown",
         allow_all_transformations: bool = False,
+        explain_subset: list[int] | None = None,
+        is_function: bool = False,
     ) -> None:
         super().__init__(
             model, initialization_examples, features, classes, transformations, model_task=model_task,
-            allow_all_transformations=allow_all_transformations,
+            allow_all_transformations=allow_all_transformations, explain_subset=explain_subset,
+            is_function=is_function,
         )
         if isinstance(n_repeats, bool) or not isinstance(n_repeats, (int, np.integer)) or n_repeats < 1:
             raise ArgumentError(f"n_repeats must be a positive integer; found {n_repeats!r}")
@@ -185,7 +192,7 @@ class PFIExplainer(BaseExplainer):
         }
         logger.info("permutation importance of %d features on %d rows (%s, %d repeats)",
                     rows.n_features, rows.n_rows, name, self.n_repeats)
-        return Explanation(
+        explanation = Explanation(
             method=self.method,
             task=task,
             features=rows.feature_names,
@@ -193,6 +200,10 @@ class PFIExplainer(BaseExplainer):
             global_values=np.repeat(importances[:, None], n_outputs, axis=1),
             meta=meta,
         )
+        if self.explain_subset is not None:  # per-feature meta follows the kept features
+            explanation.meta["importances_std"] = [explanation.meta["importances_std"][i] for i in self.explain_subset]
+            explanation.meta["importances"] = [explanation.meta["importances"][i] for i in self.explain_subset]
+        return select_subset(explanation, self.explain_subset)
 
     # ------------------------------------------------------------------ helpers
     def _metric_name(self) -> str:

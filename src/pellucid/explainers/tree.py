@@ -79,6 +79,8 @@ class TreeExplainer(BaseExplainer):
         model takes engineered features, data is given raw, ``raw=True`` reports raw features.
     allow_all_transformations : bool, default False
         Share many-to-one transformations' importance equally among their input columns.
+    explain_subset : list of int, optional
+        Keep only these features in the explanations (SDK argument; see :class:`BaseExplainer`).
     feature_perturbation : {"tree_path_dependent", "interventional"}
         How absent features are treated: follow the training cover of each split (path dependent), or take
         the background rows' values (interventional).
@@ -119,10 +121,11 @@ class TreeExplainer(BaseExplainer):
         feature_perturbation: str = "tree_path_dependent",
         model_task: str = "unknown",
         allow_all_transformations: bool = False,
+        explain_subset: list[int] | None = None,
     ) -> None:
         super().__init__(
             model, initialization_examples, features, classes, transformations, model_task=model_task,
-            allow_all_transformations=allow_all_transformations,
+            allow_all_transformations=allow_all_transformations, explain_subset=explain_subset,
         )
         if feature_perturbation not in FEATURE_PERTURBATIONS:
             raise ArgumentError(

@@ -171,7 +171,7 @@ class DeepScoringExplainer(ScoringExplainer):
     def _local(self, values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         with _NETWORK_LOCK:
             explanation = self.deep_explainer.explain_local(values)
-        return explanation.local_values, explanation.expected_values, explanation.model_output
+        return explanation.local_values, explanation.expected_values_array, explanation.model_output
 
     def _predict(self, values: np.ndarray) -> np.ndarray:
         deep = self.deep_explainer

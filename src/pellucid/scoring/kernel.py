@@ -98,7 +98,7 @@ class KernelScoringExplainer(ScoringExplainer):
         rows = self.background.with_values(values)
         rows.notes = []
         explanation = self.kernel_explainer.explain_local(rows)
-        return explanation.local_values, explanation.expected_values, explanation.model_output
+        return explanation.local_values, explanation.expected_values_array, explanation.model_output
 
     def _predict(self, values: np.ndarray) -> np.ndarray:
         if callable(getattr(self.model, "predict", None)):

@@ -161,7 +161,7 @@ class TreeScoringExplainer(ScoringExplainer):
     def _local(self, values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         if self.ensemble is None:
             explanation = self.tree_explainer.explain_local(values)
-            return explanation.local_values, explanation.expected_values, explanation.model_output
+            return explanation.local_values, explanation.expected_values_array, explanation.model_output
         local = self._ensemble_engine().shap_values(values)
         return self._explained(local, self._expected(), self.ensemble.predict(values))
 

@@ -148,7 +148,7 @@ class ScoringService:
         answer: dict[str, Any] = {
             "predictions": self.predict(prepared).tolist(),
             "local_importance_values": explanation.local_importance_values,
-            "expected_values": explanation.expected_values.tolist(),
+            "expected_values": explanation.expected_values_array.tolist(),
             "features": explanation.features,
             "output_space": self.scoring_explainer.output_space,
         }

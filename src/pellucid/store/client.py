@@ -232,7 +232,7 @@ class ExplanationClient:
             "is_raw": stored.is_raw,
             "num_examples": stored.n_rows,
             "num_features": stored.n_features,
-            "num_classes": stored.num_classes,
+            "num_classes": None if stored.classes is None else len(stored.classes),
             "pellucid_version": __version__,
             "source_explanation_id": explanation.id,
             "init_dataset_id": init_dataset_id,

@@ -419,7 +419,7 @@ def global_word_explanation(
         )
     if keep < len(words.words):
         notes.append(f"top_k={top_k}: kept the {keep} most important of {len(words.words)} words")
-    expected = np.mean([e.expected_values for e in explanations], axis=0)
+    expected = np.mean([e.expected_values_array for e in explanations], axis=0)
     first = explanations[0]
     meta = {
         "method": methods[0] if len(methods) == 1 else "+".join(methods),

@@ -147,8 +147,8 @@ def _header(explanation: Explanation, output: int) -> str:
         parts.append(f"class: {html.escape(str(explanation.classes[output]))}")
     if explanation.model_output is not None:
         parts.append(f"model output: {explanation.model_output[0, output]:.4g}")
-    if explanation.expected_values is not None:
-        parts.append(f"expected value: {explanation.expected_values[output]:.4g}")
+    if explanation.expected_values_array is not None:
+        parts.append(f"expected value: {explanation.expected_values_array[output]:.4g}")
     legend = (
         f'<span style="background-color: rgba({", ".join(map(str, _POSITIVE_RGB))}, 0.5)">raises</span> / '
         f'<span style="background-color: rgba({", ".join(map(str, _NEGATIVE_RGB))}, 0.5)">lowers</span> the output'

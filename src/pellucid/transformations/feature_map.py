@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from pellucid.data import default_feature_names
+from pellucid.data import default_feature_names, feature_name
 from pellucid.errors import ArgumentError, DataShapeError, TransformationError, describe
 
 __all__ = ["FeatureMap", "SharedOutput", "as_feature_map"]
@@ -115,7 +115,7 @@ class FeatureMap:
         ----------
         matrix : ndarray or scipy.sparse matrix of shape (n_raw, n_engineered)
         raw_features : sequence of str, optional
-            Default ``feature_0`` ...
+            Default the column indices ``0, 1, ...``
         engineered_features : sequence of str, optional
             Default ``engineered_0`` ...
         """
@@ -136,7 +136,7 @@ class FeatureMap:
                 f"{off.size} engineered feature(s) (columns {off[:10].tolist()}) map to raw features with weights "
                 "not summing to 1; each such column was divided by its sum so raw values add up to engineered ones"
             )
-        raw = default_feature_names(n_raw) if raw_features is None else [str(n) for n in raw_features]
+        raw = default_feature_names(n_raw) if raw_features is None else [feature_name(n) for n in raw_features]
         engineered = (
             [f"engineered_{i}" for i in range(n_engineered)]
             if engineered_features is None else [str(n) for n in engineered_features]

@@ -154,11 +154,16 @@ def _new_explanation(explanation: Explanation, changes: dict[str, Any]) -> Expla
         "classes": explanation.classes,
         "local_values": None,
         "global_values": None,
-        "expected_values": explanation.expected_values,
+        "expected_values": explanation.expected_values_array,
         "eval_data": None,
         "model_output": explanation.model_output,
         "standard_errors": None,
     }
+    if explanation.local_values is not None and changes.get("local_values") is not None:
+        # predictions do not depend on the features they are explained in
+        state["single_row"] = explanation.single_row
+        state["eval_y_predicted"] = explanation.eval_y_predicted
+        state["eval_y_predicted_proba"] = explanation.eval_y_predicted_proba
     state.update(changes)
     return Explanation(**state)
 
