@@ -190,10 +190,12 @@ def explain_global(
         if evaluation_examples is None:
             raise ArgumentError("explain_global needs evaluation_examples when the explainer has no background")
     if include_local:
-        return explain_local(
+        explanation = explain_local(
             explainer, evaluation_examples, raw=raw, client=client, partition_rows=partition_rows, n_workers=n_workers,
             retries=retries, progress=progress, connect_timeout=connect_timeout,
         )
+        explanation.meta["scope"] = "global"
+        return explanation
     _check_options(retries, connect_timeout)
     output_dir = None if output is None else _output_directory(output)
     with dask_client(client, n_workers=n_workers, connect_timeout=connect_timeout) as (connected, where):

@@ -238,6 +238,7 @@ class BaseExplainer:
                 raise ArgumentError("explain_global needs evaluation_examples when the explainer has no background")
             evaluation_examples = default
         explanation = self.explain_local(evaluation_examples, raw=raw)
+        explanation.meta["scope"] = "global"  # the SDK's global explanation: raw importances in the global layout
         if include_local:
             return explanation
         return explanation.global_only()

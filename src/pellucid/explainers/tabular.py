@@ -292,6 +292,7 @@ class TabularExplainer:
             parts.append(self.explainer.explain_local(batch, **kwargs))
         explanation = Explanation.concatenate(parts) if len(parts) > 1 else parts[0]
         explanation.meta["notes"] = list(explanation.meta.get("notes", [])) + notes
+        explanation.meta["scope"] = "global"
         explanation = self._finish(explanation)
         if include_local:
             return explanation
