@@ -275,8 +275,8 @@ def test_unfitted_or_unknown_transformations_are_rejected(frame):
         get_feature_map(ColumnTransformer([("num", StandardScaler(), ["a"])]), frame)
     with pytest.raises(UnsupportedInputError, match="transformations must be"):
         get_feature_map({"a": StandardScaler()}, frame)
-    with pytest.raises(TransformationError, match="sum to 0"):
-        FeatureMap.from_matrix(np.array([[1.0, 0.0], [0.0, 0.0]]))
+    with pytest.raises(TransformationError, match="non-negative"):
+        FeatureMap.from_matrix(np.array([[1.0, -1.0], [0.0, 2.0]]))
 
 
 # ---------------------------------------------------------------------- explainers with transformations
@@ -291,8 +291,8 @@ def test_raw_explanation_sums_engineered_values_and_keeps_additivity(frame, fitt
     ct, model = fitted
     explainer = ExactLinearExplainer(model, frame.iloc[:60], transformations=ct)
     rows = frame.iloc[60:80]
-    engineered = explainer.explain_local(rows)
-    raw = explainer.explain_local(rows, raw=True)
+    engineered = explainer.explain_local(rows, raw=False)
+    raw = explainer.explain_local(rows)  # the SDK default with transformations
     assert engineered.features == list(ct.get_feature_names_out()) and not engineered.is_raw
     assert raw.is_raw and raw.features == RAW_COLUMNS
     assert raw.local_values.shape == (20, len(RAW_COLUMNS), 2)
@@ -341,12 +341,12 @@ def test_classic_sdk_example_with_pellucid_dataframe_mapper(frame):
     explainer = ExactLinearExplainer(clf.steps[-1][1], initialization_examples=x_train,
                                      features=list(x_train.columns), classes=["low", "high"],
                                      transformations=transformations)
-    global_raw = explainer.explain_global(x_train.iloc[:40], raw=True)
+    global_raw = explainer.explain_global(x_train.iloc[:40])
     assert global_raw.features == numerical + categorical and global_raw.classes == ["low", "high"]
     assert set(global_raw.get_feature_importance_dict()) == set(numerical + categorical)
     expected = exact_raw_shapley(lambda x: clf.decision_function(x), x_train, x_train.iloc[:5])
     np.testing.assert_allclose(global_raw.local_values[:5, :, 1], expected, atol=1e-9)
-    engineered = explainer.explain_global(x_train.iloc[:40])
+    engineered = explainer.explain_global(x_train.iloc[:40], raw=False)
     assert engineered.features == clf.steps[0][1].transformed_names_
 
 
@@ -411,8 +411,8 @@ def test_allow_all_transformations_shares_mixed_outputs_equally_and_says_so(fram
     target = make_target(frame)
     model = fit_quietly(Ridge(), ct.transform(frame), target.astype(float))
     explainer = ExactLinearExplainer(model, frame.iloc[:50], transformations=ct, allow_all_transformations=True)
-    engineered = explainer.explain_local(frame.iloc[50:60])
-    raw = explainer.explain_local(frame.iloc[50:60], raw=True)
+    engineered = explainer.explain_local(frame.iloc[50:60], raw=False)
+    raw = explainer.explain_local(frame.iloc[50:60])
     pca_share = engineered.local_values[:, :2, 0].sum(axis=1) / 3.0
     for column in ("a", "b", "e"):
         np.testing.assert_allclose(raw.local_values[:, RAW_COLUMNS.index(column), 0], pca_share)
@@ -426,12 +426,12 @@ def test_allow_all_transformations_shares_mixed_outputs_equally_and_says_so(fram
 def test_global_views_in_raw_space(frame, fitted):
     ct, model = fitted
     explainer = ExactLinearExplainer(model, frame.iloc[:40], transformations=ct)
-    with_local = explainer.explain_global(raw=True)  # default: the raw background
+    with_local = explainer.explain_global()  # default: the raw background
     assert with_local.n_rows == 40 and with_local.eval_data.shape == (40, 6)
-    global_only = explainer.explain_global(frame.iloc[:40], include_local=False, raw=True)
+    global_only = explainer.explain_global(frame.iloc[:40], include_local=False)
     np.testing.assert_allclose(global_only.global_values, np.abs(with_local.local_values).mean(axis=0))
     # a global-only engineered explanation maps its global values: sums (an upper bound), with a note
-    engineered = explainer.explain_global(frame.iloc[:40], include_local=False)
+    engineered = explainer.explain_global(frame.iloc[:40], include_local=False, raw=False)
     mapped = raw_explanation(engineered, get_feature_map(ct, frame.iloc[:40]), RAW_COLUMNS)
     c_columns = [i for i, name in enumerate(engineered.features) if name.startswith("cat__c_")]
     np.testing.assert_allclose(mapped.global_values[2], engineered.global_values[c_columns].sum(axis=0))
@@ -442,7 +442,7 @@ def test_global_views_in_raw_space(frame, fitted):
 def test_explanation_methods_get_raw_explanation_and_importances(frame, fitted):
     ct, model = fitted
     explainer = ExactLinearExplainer(model, frame.iloc[:30], transformations=ct)
-    engineered = explainer.explain_local(frame.iloc[30:35])
+    engineered = explainer.explain_local(frame.iloc[30:35], raw=False)
     expected = explainer.explain_local(frame.iloc[30:35], raw=True).local_values
     np.testing.assert_allclose(engineered.get_raw_explanation().local_values, expected)  # map from meta
     matrix = get_feature_map(ct, frame.iloc[:30]).weights
@@ -692,8 +692,8 @@ def test_other_direct_explainers_get_transformations_for_free(frame, fitted, met
 
         explainer = MimicExplainer(model, frame.iloc[:60], LinearExplainableModel, transformations=ct,
                                    augment_data=False)
-    engineered = explainer.explain_local(rows)
-    raw = explainer.explain_local(rows, raw=True)
+    engineered = explainer.explain_local(rows, raw=False)
+    raw = explainer.explain_local(rows)
     assert engineered.features == list(ct.get_feature_names_out())
     assert raw.is_raw and raw.features == RAW_COLUMNS and raw.eval_data.shape == (3, 6)
     c_columns = [i for i, name in enumerate(engineered.features) if name.startswith("cat__c_")]
@@ -723,8 +723,8 @@ def test_kernel_and_tree_explainers_explain_raw_data_through_transformations(fra
     given = transformations if method == "kernel" else prep
     explainer = explainer_class(final, initialization_examples=x_train.iloc[:30], features=numerical + categorical,
                                 classes=["low", "high"], transformations=given)
-    engineered = explainer.explain_local(x_train.iloc[40:44])
-    raw = explainer.explain_local(x_train.iloc[40:44], raw=True)
+    engineered = explainer.explain_local(x_train.iloc[40:44], raw=False)
+    raw = explainer.explain_local(x_train.iloc[40:44])
     assert raw.features == numerical + categorical and raw.classes == ["low", "high"]
     c_columns = [i for i, name in enumerate(engineered.features) if name.startswith("c_")]
     np.testing.assert_allclose(raw.local_values[:, 3], engineered.local_values[:, c_columns].sum(axis=1), atol=1e-12)

@@ -257,12 +257,12 @@ def test_transformations_and_raw_features(client, mixed):
     raw, transform, model = mixed
     explainer = LinearExplainer(model, raw.iloc[:100], transformations=transform)
     single = explainer.explain_local(raw, raw=True)
-    dist = explainer.explain_local(dd.from_pandas(raw, npartitions=4), backend="dask", client=client, raw=True)
+    dist = explainer.explain_local(dd.from_pandas(raw, npartitions=4), backend="dask", client=client)  # raw: the default
     assert dist.is_raw and dist.features == ["a", "b", "c"]
     assert np.array_equal(dist.local_values, single.local_values)
-    engineered = explainer.explain_global(raw, backend="dask", client=client, include_local=False)
+    engineered = explainer.explain_global(raw, backend="dask", client=client, include_local=False, raw=False)
     assert engineered.features == list(transform.get_feature_names_out())
-    np.testing.assert_allclose(engineered.global_values, explainer.explain_global(raw).global_values, rtol=1e-12)
+    np.testing.assert_allclose(engineered.global_values, explainer.explain_global(raw, raw=False).global_values, rtol=1e-12)
     pipeline = make_pipeline(transform, model)
     tabular = TabularExplainer(pipeline, raw.iloc[:100])
     through_tabular = tabular.explain_local(raw, backend="dask", client=client)  # its default: raw features

@@ -41,10 +41,10 @@ def test_raw_rows_in_engineered_and_raw_values_out(loans):
     scoring = explainer.create_scoring_explainer()
     assert scoring.input_features == ["income", "age", "region"]
     rows = frame.iloc[:12]
-    engineered = scoring.explain_local(rows)
+    engineered = scoring.explain_local(rows, get_raw=False)
     assert engineered.features == explainer.features and len(engineered.features) == 5
-    assert np.allclose(engineered.local_values, explainer.explain_local(rows).local_values, atol=1e-12)
-    raw = scoring.explain_local(rows, get_raw=True)
+    assert np.allclose(engineered.local_values, explainer.explain_local(rows, raw=False).local_values, atol=1e-12)
+    raw = scoring.explain_local(rows)  # the SDK default with transformations: raw
     assert raw.features == ["income", "age", "region"] and raw.is_raw
     assert np.allclose(raw.local_values, explainer.explain_local(rows, raw=True).local_values, atol=1e-12)
     # additivity in raw features against the model's own log-odds

@@ -91,8 +91,8 @@ def explain_local(
         where they live, without gathering them on the client. Raw rows when the explainer has
         transformations.
     raw : bool, optional
-        Return the explanation in raw features (explainers with transformations). Default False, or a
-        TabularExplainer's own default.
+        Return the explanation in raw features (explainers with transformations). Default: raw features when
+        the explainer was given transformations (as in the SDK), else its own features.
     client : distributed.Client or str, optional
         The cluster to use (a client, or a scheduler address). Default: the address in
         ``PELLUCID_DASK_SCHEDULER``, else a LocalCluster started for this call and closed after it.
@@ -190,10 +190,12 @@ def explain_global(
         if evaluation_examples is None:
             raise ArgumentError("explain_global needs evaluation_examples when the explainer has no background")
     if include_local:
-        return explain_local(
+        explanation = explain_local(
             explainer, evaluation_examples, raw=raw, client=client, partition_rows=partition_rows, n_workers=n_workers,
             retries=retries, progress=progress, connect_timeout=connect_timeout,
         )
+        explanation.meta["scope"] = "global"
+        return explanation
     _check_options(retries, connect_timeout)
     output_dir = None if output is None else _output_directory(output)
     with dask_client(client, n_workers=n_workers, connect_timeout=connect_timeout) as (connected, where):
@@ -226,12 +228,11 @@ def _direct(explainer: Any, raw: bool | None) -> tuple[BaseExplainer, Any, bool]
     inner = getattr(explainer, "explainer", None)
     if isinstance(inner, BaseExplainer) and callable(getattr(explainer, "_finish", None)):
         direct, finish = inner, explainer._finish
-        raw = bool(getattr(explainer, "_default_raw", False)) if raw is None else raw
     else:
         direct, finish = explainer, (lambda explanation: explanation)
-    raw = bool(raw)
     if not isinstance(direct, BaseExplainer):
         raise ArgumentError(f"expected a pellucid explainer; found {type(explainer).__name__}")
+    raw = direct.default_raw if raw is None else bool(raw)
     if type(direct).explain_local is not BaseExplainer.explain_local:
         raise ArgumentError(
             f"{type(direct).__name__} does not explain rows independently (it has no local explanation to "

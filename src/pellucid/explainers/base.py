@@ -12,8 +12,9 @@ Transformations: given ``transformations=`` (see :mod:`pellucid.transformations`
 estimator (it takes engineered features) while ``initialization_examples`` and evaluation data are raw. The
 base class transforms the raw background once (``self.background`` is the engineered background,
 ``self.raw_background`` the raw one) and every evaluation set before ``_explain_rows``, so a subclass always
-sees engineered rows and needs no code of its own for transformations. ``explain_local(x, raw=True)`` and
-``explain_global(x, raw=True)`` return the explanation in raw features. A subclass should not override
+sees engineered rows and needs no code of its own for transformations. As in the SDK, an explainer given
+transformations answers in raw features by default (``raw=None``); ``explain_local(x, raw=False)`` and
+``explain_global(x, raw=False)`` return the engineered view. A subclass should not override
 ``explain_local``; one that must reads rows with :meth:`BaseExplainer._read_input` and returns
 :meth:`BaseExplainer._finish`'s result.
 """
@@ -177,7 +178,7 @@ class BaseExplainer:
 
     # ------------------------------------------------------------------ public API
     def explain_local(
-        self, evaluation_examples: Any, *, raw: bool = False, backend: str = "local", **backend_options: Any
+        self, evaluation_examples: Any, *, raw: bool | None = None, backend: str = "local", **backend_options: Any
     ) -> Explanation:
         """Explain each row of ``evaluation_examples``.
 
@@ -187,8 +188,10 @@ class BaseExplainer:
             Rows to explain, in the same format as the background (raw rows when the explainer has
             transformations). A 1-D array is one row. With ``backend="dask"`` also a ``dask.array`` or
             ``dask.dataframe``.
-        raw : bool, default False
-            Return the explanation in raw features (needs transformations); engineered features otherwise.
+        raw : bool, optional
+            True: the explanation in raw features (needs transformations); False: in the features the model
+            takes (engineered ones with transformations). Default: raw features when the explainer was given
+            transformations (as in the SDK), else the model's features.
         backend : {"local", "dask"}, default "local"
             "dask" explains partitions of the rows on a Dask cluster
             (:func:`pellucid.distributed.explain_local`).
@@ -215,7 +218,7 @@ class BaseExplainer:
         evaluation_examples: Any = None,
         *,
         include_local: bool | None = None,
-        raw: bool = False,
+        raw: bool | None = None,
         backend: str = "local",
         **backend_options: Any,
     ) -> Explanation:
@@ -228,9 +231,10 @@ class BaseExplainer:
         include_local : bool, optional
             Keep the local values in the explanation (the global view is derived from them); when False,
             only the global values are kept. Default True (False with the dask backend's ``output=``).
-        raw : bool, default False
-            Return the explanation in raw features (needs transformations); raw global values are then the
-            mean absolute raw local values.
+        raw : bool, optional
+            True: the explanation in raw features (needs transformations; raw global values are then the mean
+            absolute raw local values); False: in engineered features. Default: raw features when the explainer
+            was given transformations (as in the SDK).
         backend : {"local", "dask"}, default "local"
             "dask" computes on a Dask cluster (:func:`pellucid.distributed.explain_global`; its ``output=``
             writes local values to files on the workers and reduces the global values there).
@@ -253,6 +257,7 @@ class BaseExplainer:
                 raise ArgumentError("explain_global needs evaluation_examples when the explainer has no background")
             evaluation_examples = default
         explanation = self.explain_local(evaluation_examples, raw=raw)
+        explanation.meta["scope"] = "global"  # the SDK's global explanation: raw importances in the global layout
         if include_local:
             return explanation
         return explanation.global_only()
@@ -288,8 +293,15 @@ class BaseExplainer:
             self._notes.extend(note for note in self._inputs.notes if note not in self._notes)
         return rows, raw_rows
 
-    def _finish(self, explanation: Explanation, raw_rows: Dataset | None, raw: bool) -> Explanation:
-        """The explanation as asked: engineered (its ``explain_subset`` kept), or in raw features when ``raw``."""
+    @property
+    def default_raw(self) -> bool:
+        """What ``raw=None`` means: True when the explainer was given transformations (the SDK's default)."""
+        return self._inputs is not None
+
+    def _finish(self, explanation: Explanation, raw_rows: Dataset | None, raw: bool | None) -> Explanation:
+        """The explanation as asked: in raw features when ``raw`` (default :attr:`default_raw`), else engineered."""
+        if raw is None:
+            raw = self.default_raw
         if not raw:
             return select_subset(explanation, self.explain_subset)
         if self._inputs is None:

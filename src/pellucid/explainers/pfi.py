@@ -62,7 +62,9 @@ class PFIExplainer(BaseExplainer):
     classes : list, optional
         Class names, one per model output (used for the explanation's output names).
     transformations : optional
-        Not supported yet; must be None.
+        Fitted raw -> engineered transformations (see :class:`~pellucid.explainers.base.BaseExplainer`): the
+        model takes engineered features, the evaluation rows are raw, the importances are reported per raw
+        feature by default.
     metric : str or callable, optional
         Score to permute against, greater is better. Classification: "accuracy" (default),
         "balanced_accuracy", "f1" (binary), "f1_macro", "f1_micro", "f1_weighted", "roc_auc" (one-vs-rest
@@ -141,7 +143,9 @@ class PFIExplainer(BaseExplainer):
             "KernelExplainer for local explanations"
         )
 
-    def explain_global(self, evaluation_examples: Any = None, true_labels: Any = None) -> Explanation:
+    def explain_global(
+        self, evaluation_examples: Any = None, true_labels: Any = None, *, raw: bool | None = None
+    ) -> Explanation:
         """Importance of each feature: the drop in the metric when the feature is shuffled.
 
         Parameters
@@ -150,6 +154,9 @@ class PFIExplainer(BaseExplainer):
             Labelled rows to score the model on (numpy, pandas, scipy.sparse or DenseData-like).
         true_labels : array-like of shape (n_rows,)
             The true labels (classes for a classifier, targets for a regressor).
+        raw : bool, optional
+            With transformations: True (the default, as in the SDK) sums each raw feature's engineered
+            importances through the feature map; False keeps the engineered features.
 
         Returns
         -------
@@ -190,6 +197,8 @@ class PFIExplainer(BaseExplainer):
             "n_rows": rows.n_rows,
             "notes": notes,
         }
+        if self._inputs is not None:  # the feature map, for get_raw_explanation() on an engineered result
+            meta.update(self._inputs.meta())
         logger.info("permutation importance of %d features on %d rows (%s, %d repeats)",
                     rows.n_features, rows.n_rows, name, self.n_repeats)
         explanation = Explanation(
@@ -203,7 +212,7 @@ class PFIExplainer(BaseExplainer):
         if self.explain_subset is not None:  # per-feature meta follows the kept features
             explanation.meta["importances_std"] = [explanation.meta["importances_std"][i] for i in self.explain_subset]
             explanation.meta["importances"] = [explanation.meta["importances"][i] for i in self.explain_subset]
-        return select_subset(explanation, self.explain_subset)
+        return self._finish(explanation, None, raw)
 
     # ------------------------------------------------------------------ helpers
     def _metric_name(self) -> str:

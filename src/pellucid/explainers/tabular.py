@@ -131,7 +131,6 @@ class TabularExplainer:
             common["transformations"] = transformations
         if allow_all_transformations:
             common["allow_all_transformations"] = True
-        self._default_raw = False
         registry = _registry()
         chosen = None
         if transformations is None and _is_pipeline(model):
@@ -196,7 +195,6 @@ class TabularExplainer:
                 explainer_class, final, background, {**common, "transformations": preprocessing},
                 self._options(explainer_class, kwargs),
             )
-            self._default_raw = True
             self._notes.append(
                 f"pipeline split: its final {type(final).__name__} explained by {explainer_class.__name__} in "
                 "engineered features and reported in raw features (pass raw=False for engineered ones)"
@@ -229,13 +227,15 @@ class TabularExplainer:
         ----------
         evaluation_examples : array-like of shape (n_rows, n_features) or (n_features,)
             Rows to explain; a 1-D array is one row.
+        **kwargs
+            Options of the chosen explainer's ``explain_local``, e.g. ``raw``: with transformations (or a split
+            Pipeline) the explanation is in raw features by default, as in the SDK; ``raw=False`` gives the
+            engineered features.
 
         Returns
         -------
         Explanation
         """
-        if self._default_raw:
-            kwargs.setdefault("raw", True)
         return self._finish(self.explainer.explain_local(evaluation_examples, **kwargs))
 
     def explain_global(
@@ -258,6 +258,9 @@ class TabularExplainer:
             Keep the local values in the returned explanation.
         batch_size : int, default 100
             Rows explained per batch (bounds memory; a progress bar shows on long runs).
+        **kwargs
+            ``raw`` (raw features by default with transformations, as in the SDK; ``raw=False`` for engineered
+            ones), ``backend`` and the backend's options.
 
         Returns
         -------
@@ -265,8 +268,6 @@ class TabularExplainer:
         """
         if not isinstance(batch_size, (int, np.integer)) or isinstance(batch_size, bool) or batch_size < 1:
             raise ArgumentError(f"batch_size must be a positive integer; found {batch_size!r}")
-        if self._default_raw:
-            kwargs.setdefault("raw", True)
         backend = kwargs.pop("backend", "local")
         if backend != "local":  # a distributed backend explains partitions on its workers instead of batches here
             distributed = backend_module(backend, kwargs)
@@ -291,6 +292,7 @@ class TabularExplainer:
             parts.append(self.explainer.explain_local(batch, **kwargs))
         explanation = Explanation.concatenate(parts) if len(parts) > 1 else parts[0]
         explanation.meta["notes"] = list(explanation.meta.get("notes", [])) + notes
+        explanation.meta["scope"] = "global"
         explanation = self._finish(explanation)
         if include_local:
             return explanation
@@ -303,6 +305,11 @@ class TabularExplainer:
         ]
         if self.explain_subset is not None and explanation.local_values is not None:
             keep = self.explain_subset
+            if explanation.is_raw:
+                raise ArgumentError(
+                    "explain_subset holds indices of the engineered features the model takes, and this explanation "
+                    "is in raw features (the default with transformations); pass raw=False to keep the subset"
+                )
             explanation.meta["notes"].append(
                 f"explain_subset: kept {len(keep)} of {explanation.n_features} features; values of the others were "
                 "computed and dropped, so the kept values do not sum to the model output"

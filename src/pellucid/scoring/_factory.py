@@ -61,8 +61,6 @@ def create_scoring_explainer(explainer: Any, X: Any = None) -> ScoringExplainer:
         )
     module_name, class_name = KINDS[kind]
     scoring = getattr(importlib.import_module(module_name), class_name)(direct, X)
-    if getattr(explainer, "_default_raw", False):  # a TabularExplainer that split a Pipeline reports raw columns
-        scoring.default_raw = True
     if subset is not None:
         note = (
             f"the TabularExplainer's explain_subset ({len(subset)} features) is not applied: the scoring explainer "

@@ -39,15 +39,30 @@ def model_library(model: Any) -> str:
 
 # ---------------------------------------------------------------------- skops policy
 # Packages whose classes a skops file may name: scikit-learn, pellucid's own transformers and sklearn-pandas'
-# DataFrameMapper. Only classes are accepted (skops builds them from stored state), never functions.
+# DataFrameMapper. Only classes are accepted (skops builds them from stored state), and no function but
+# numpy's ufuncs (skops trusts them itself) and the pure numpy array functions below, which users hand to
+# FunctionTransformer; none of them reads or writes files or calls code it is given.
 _TRUSTED_CLASS_PACKAGES = ("sklearn", "pellucid.transformations", "sklearn_pandas")
+_TRUSTED_NUMPY_FUNCTIONS = frozenset({
+    "clip", "nan_to_num", "round", "around", "fix", "sinc", "i0", "real", "imag", "angle", "asarray",
+    "atleast_2d", "ravel", "squeeze", "transpose", "cumsum", "cumprod", "diff", "sort",
+})
 
 
 def _in_package(module_name: str, package: str) -> bool:
     return module_name == package or module_name.startswith(package + ".")
 
 
+def _is_trusted_numpy_function(name: str) -> bool:
+    module_name, _, attribute = name.rpartition(".")
+    if module_name != "numpy" or attribute not in _TRUSTED_NUMPY_FUNCTIONS:
+        return False
+    return callable(getattr(np, attribute, None)) and not isinstance(getattr(np, attribute), type)
+
+
 def _is_trusted_class(name: str) -> bool:
+    if _is_trusted_numpy_function(name):
+        return True
     module_name, _, attribute = name.rpartition(".")
     if not attribute:
         return False
@@ -68,9 +83,10 @@ def _is_trusted_class(name: str) -> bool:
 def skops_trusted_types(*, data: bytes | None = None, file: Path | None = None) -> list[str]:
     """The types to trust when loading a skops dump, or :class:`UnsafeArtifactError` when any is not acceptable.
 
-    skops already trusts scikit-learn estimators, numpy and scipy containers; what it leaves untrusted is
-    accepted here only when it is a class defined in scikit-learn, pellucid.transformations or sklearn-pandas,
-    or a numpy dtype or scalar type. Functions and types from anywhere else are refused.
+    skops already trusts scikit-learn estimators, numpy and scipy containers and numpy ufuncs; what it leaves
+    untrusted is accepted here only when it is a class defined in scikit-learn, pellucid.transformations or
+    sklearn-pandas, a numpy dtype or scalar type, or one of a few pure numpy array functions (``numpy.clip``,
+    ``numpy.nan_to_num`` ...). Other functions and types from anywhere else are refused.
 
     Parameters
     ----------
@@ -147,11 +163,11 @@ def serialize_model(
         type(model).__module__, "sklearn_pandas"
     ):
         skops_io = require("skops.io", "serve")
-        content = skops_io.dumps(model)
         try:
+            content = skops_io.dumps(model)
             skops_trusted_types(data=content)
             return stem + _SUFFIXES["skops"], "skops", content, info
-        except UnsafeArtifactError as exc:
+        except Exception as exc:  # skops raises whatever a part's own __reduce__ raises
             if not allow_pickle:
                 raise UnsafeArtifactError(
                     f"the model {info['type']} holds parts skops cannot store safely ({exc}); pass allow_pickle=True "

@@ -18,6 +18,7 @@ from pellucid.explanation import CLASSIFICATION, REGRESSION
 from pellucid.scoring._artifact import Manifest, read_arrays
 from pellucid.scoring._model_files import deserialize_model, serialize_model
 from pellucid.scoring._raw_inputs import RawInputs
+from pellucid.scoring._storable import storable_transformer
 
 __all__ = ["collect_parts", "restore_parts", "checked_header"]
 
@@ -42,6 +43,11 @@ def collect_parts(explainer: Any, *, allow_pickle: bool) -> tuple[dict[str, Any]
         arrays = _merged(arrays, raw_arrays)
         transformer = explainer.raw_inputs.runtime.transformer
         if transformer is not None:
+            try:  # pandas objects kept by transformers fitted on DataFrames become lists skops can store
+                transformer = storable_transformer(transformer)
+            except UnsafeArtifactError:
+                if not allow_pickle:
+                    raise
             name, file_format, content, info = serialize_model(transformer, allow_pickle=allow_pickle,
                                                                stem="transformations")
             files[name] = (file_format, "transformations", content)

@@ -98,7 +98,8 @@ class ScoringExplainer:
     chunk_rows: int = DEFAULT_CHUNK_ROWS
     #: the raw side when the explainer had transformations (raw rows in, raw values out), else None
     raw_inputs: RawInputs | None = None
-    #: what explain returns by default: raw features (True) or the explained ones (False)
+    #: what explain returns by default: raw features (True, when the explainer had transformations, as in the
+    #: SDK) or the explained ones (False)
     default_raw: bool = False
 
     # ------------------------------------------------------------------ to implement
@@ -229,8 +230,8 @@ class ScoringExplainer:
             transformations).
         get_raw : bool, optional
             True: values of the raw features (engineered values summed through the transformations' feature
-            map); False: values of the engineered features. Default :attr:`default_raw` (False, except for a
-            TabularExplainer that split a Pipeline, which reports raw features).
+            map); False: values of the engineered features. Default :attr:`default_raw`: raw features when the
+            explainer had transformations (or was a TabularExplainer that split a Pipeline), as in the SDK.
 
         Returns
         -------
@@ -306,6 +307,7 @@ class ScoringExplainer:
     def _adopt_transformations(self, explainer: Any) -> None:
         """Keep the raw side of an explainer given transformations (subclasses call it first)."""
         self.raw_inputs = RawInputs.from_explainer(explainer)
+        self.default_raw = self.raw_inputs is not None
 
     def as_explained_labels(self, predicted: np.ndarray, model_classes: Any) -> np.ndarray:
         """A model's predicted labels in this explainer's class labels (the names its explanations use).

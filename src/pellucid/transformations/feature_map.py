@@ -3,6 +3,8 @@
 A :class:`FeatureMap` holds ``weights``, a scipy.sparse CSR matrix of shape (n_raw, n_engineered). Column ``e``
 says which raw features engineered feature ``e`` came from; every column sums to 1, so summing engineered
 values through the map keeps additivity: per row and output, the raw values add up to the engineered ones.
+A user's map may leave a column all zero (an engineered feature mapped to no raw one, as the SDK allowed); that
+feature's values are then left out, and the map's notes say additivity no longer holds.
 A one-to-one or one-to-many transformation gives columns with a single 1; an output shared among several raw
 features (only with ``allow_all_transformations=True``) gives a column of equal shares.
 
@@ -72,7 +74,8 @@ class FeatureMap:
     Attributes
     ----------
     weights : scipy.sparse.csr_matrix of shape (n_raw, n_engineered)
-        Share of engineered feature ``e`` given to raw feature ``r``; every column sums to 1.
+        Share of engineered feature ``e`` given to raw feature ``r``; every column sums to 1 (or to 0 for an
+        engineered feature a user's map leaves unmapped).
     raw_features : list of str
         Raw feature names, length n_raw, in the raw data's column order.
     engineered_features : list of str
@@ -109,7 +112,9 @@ class FeatureMap:
 
         Columns summing to 1 are kept as they are. A column summing to another non-zero value (e.g. a 0/1
         map of one engineered feature to three raw features) is divided by its sum, so that additivity holds,
-        and a note says so. A column summing to 0 would lose that feature's importance: it is an error.
+        and a note says so. An all-zero column leaves that engineered feature unmapped, as the SDK allowed
+        (e.g. ``np.eye(n - 1, n)``): its values reach no raw feature, so raw values no longer add up to the
+        model output, and a note says so. Weights must be non-negative.
 
         Parameters
         ----------
@@ -121,17 +126,24 @@ class FeatureMap:
         """
         weights = _as_csr(matrix)
         n_raw, n_engineered = weights.shape
-        sums = np.asarray(weights.sum(axis=0)).ravel()
-        empty = np.flatnonzero(np.abs(sums) <= _TOLERANCE)
-        if empty.size:
+        if (weights.data < 0).any():
             raise TransformationError(
-                f"every engineered feature must come from at least one raw feature (each column of the map "
-                f"must sum to 1); columns {empty[:10].tolist()} of the {weights.shape} map sum to 0"
+                f"a feature map's weights must be non-negative (each column shares an engineered feature among "
+                f"raw features); found {int((weights.data < 0).sum())} negative entries"
             )
+        sums = np.asarray(weights.sum(axis=0)).ravel()
         notes = []
-        off = np.flatnonzero(np.abs(sums - 1.0) > _TOLERANCE)
+        empty = np.flatnonzero(sums <= _TOLERANCE)
+        if empty.size:
+            notes.append(
+                f"{empty.size} engineered feature(s) (columns {empty[:10].tolist()}) map to no raw feature: their "
+                "values are left out of the raw explanation, so raw values do not add up to the model output"
+            )
+        off = np.flatnonzero((np.abs(sums - 1.0) > _TOLERANCE) & (sums > _TOLERANCE))
         if off.size:
-            weights = (weights @ sp.diags(1.0 / sums)).tocsr()
+            scale = np.ones_like(sums)
+            scale[off] = 1.0 / sums[off]
+            weights = (weights @ sp.diags(scale)).tocsr()
             notes.append(
                 f"{off.size} engineered feature(s) (columns {off[:10].tolist()}) map to raw features with weights "
                 "not summing to 1; each such column was divided by its sum so raw values add up to engineered ones"

@@ -94,19 +94,32 @@ def raw_explanation(
 
 
 def raw_feature_importances(explanation: Explanation, feature_map: Any = None) -> list:
-    """Raw importances in the SDK's layout.
+    """Raw importances in the SDK's layout: local for a local explanation, global for a global one.
+
+    Parameters
+    ----------
+    explanation : Explanation
+        An engineered explanation.
+    feature_map : FeatureMap, matrix of shape (n_raw, n_engineered), or list of matrices, optional
+        As for :func:`raw_explanation`.
 
     Returns
     -------
     list
-        With local values: raw local values, ``[classes][rows][raw features]`` for a classifier, else
-        ``[rows][raw features]`` (like ``local_importance_values``). Global-only: the overall importance per raw
-        feature, ``[raw features]`` (like ``global_importance_values``).
+        A local explanation (from ``explain_local``): raw local values, ``[classes][rows][raw features]`` for a
+        classifier, else ``[rows][raw features]`` (like ``local_importance_values``). A global explanation (from
+        ``explain_global``, with or without local values): the overall importance per raw feature,
+        ``[raw features]`` (like ``global_importance_values``), as the SDK's global explanations returned.
     """
     raw = raw_explanation(explanation, feature_map)
-    if raw.local_values is not None:
+    if raw.local_values is not None and not _is_global(explanation):
         return raw.local_importance_values
     return raw.global_importance_values
+
+
+def _is_global(explanation: Explanation) -> bool:
+    """True for an explanation made by ``explain_global`` (marked ``meta["scope"] == "global"``) or global-only."""
+    return explanation.local_values is None or explanation.meta.get("scope") == "global"
 
 
 def _resolve_map(explanation: Explanation, feature_map: Any, raw_feature_names: list[str] | None) -> FeatureMap:
