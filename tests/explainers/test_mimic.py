@@ -8,7 +8,7 @@ from sklearn.linear_model import LinearRegression, LogisticRegression
 from sklearn.svm import SVR
 
 from pellucid import TabularExplainer
-from pellucid.errors import ArgumentError, ModelInterfaceError
+from pellucid.errors import ArgumentError
 from pellucid.explainers.linear import LinearExplainer
 from pellucid.explainers.mimic import MimicExplainer
 from pellucid.mimic.mimic_explainer import MimicExplainer as SdkPathMimicExplainer
@@ -39,7 +39,7 @@ def test_linear_teacher_mimicked_exactly_gives_the_teachers_shap_values():
     exact = LinearExplainer(teacher, mimic._inner.background).explain_local(X[:20])
     assert np.allclose(explanation.local_values, exact.local_values, atol=1e-6)
     assert explanation.meta["fidelity"]["r2"] == pytest.approx(1.0, abs=1e-9)
-    assert explanation.method == "mimic" and _additive(explanation) < 1e-8
+    assert explanation.method == "mimic.linear" and _additive(explanation) < 1e-8
 
 
 @pytest.mark.parametrize("surrogate", [LGBMExplainableModel, DecisionTreeExplainableModel, SGDExplainableModel])
@@ -55,16 +55,37 @@ def test_multiclass_surrogates_have_one_output_per_class(surrogate):
     assert mimic.explain_global().get_ranked_global_names()[0] in ["feature_2", "feature_3"]
 
 
-def test_fidelity_is_the_held_out_accuracy():
+def test_fidelity_is_the_held_out_accuracy_of_a_surrogate_trained_without_those_rows():
     X, y = load_breast_cancer(return_X_y=True)
     teacher = LogisticRegression(max_iter=5000).fit(X, y)
     mimic = MimicExplainer(teacher, X, LGBMExplainableModel, augment_data=False)
-    assert mimic.fidelity["held_out_rows"] == round(0.2 * len(X))
-    # an independent recomputation on the same held-out rows the explainer used
-    order = np.random.default_rng(1).permutation(len(X))
-    held = X[order[: mimic.fidelity["held_out_rows"]]]
-    agreement = np.mean(mimic.surrogate.predict(held) == teacher.predict(held))
+    held_out = mimic.held_out_index
+    assert mimic.fidelity["held_out_rows"] == len(held_out) == round(0.2 * len(X))
+    # an independent recomputation: the same kind of surrogate fitted here on the other rows only
+    train = np.setdiff1d(np.arange(len(X)), held_out)
+    check = LGBMExplainableModel(True, 0).fit(X[train], teacher.predict(X[train]))
+    agreement = np.mean(check.predict(X[held_out]) == teacher.predict(X[held_out]))
     assert mimic.fidelity["accuracy"] == pytest.approx(agreement)
+
+
+def test_held_out_rows_never_reach_the_fidelity_surrogates_training():
+    # A teacher whose labels are a pseudo-random function of the row: a full-depth tree memorises the rows it is
+    # trained on (accuracy 1 there) and guesses on others (about 0.5). Were the held-out rows used for training,
+    # the held-out accuracy would be 1.
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(400, 3))
+
+    def teacher(rows):
+        label = (np.floor(np.abs(rows[:, 0]) * 1e6) % 2).astype(float)
+        return np.column_stack([1 - label, label])
+
+    mimic = MimicExplainer(teacher, X, DecisionTreeExplainableModel, augment_data=False,
+                           model_task="classification", held_out_fraction=0.25)
+    assert mimic.fidelity["held_out_rows"] == 100
+    assert mimic.fidelity["accuracy"] < 0.7
+    # the explained surrogate is trained on all rows, so it replicates the teacher on every one of them
+    assert mimic.get_surrogate_model_replication_measure(X) == 1.0
+    assert mimic.get_surrogate_model_replication_measure(X[mimic.held_out_index]) == 1.0
 
 
 def test_poor_fidelity_warns():
@@ -96,10 +117,12 @@ def test_bad_input():
         MimicExplainer(teacher, X, LinearExplainableModel, explainable_model_args={"no_such_arg": 1})
     with pytest.raises(ArgumentError, match="max_num_of_augmentations"):
         MimicExplainer(teacher, X, LinearExplainableModel, max_num_of_augmentations=-1)
-    Xc, yc = load_iris(return_X_y=True)
-    always_zero = LogisticRegression(max_iter=500).fit(Xc, yc)
-    with pytest.raises(ModelInterfaceError, match="never predicts"):
-        MimicExplainer(always_zero, Xc[:40], LGBMExplainableModel, augment_data=False)
+    with pytest.raises(ArgumentError, match="held_out_fraction"):
+        MimicExplainer(teacher, X, LinearExplainableModel, held_out_fraction=0.5)
+    with pytest.raises(ArgumentError, match="explain_subset"):
+        MimicExplainer(teacher, X, LinearExplainableModel, explain_subset=[10])
+    with pytest.raises(ArgumentError, match="reset_index"):
+        MimicExplainer(teacher, X, LinearExplainableModel, reset_index="sometimes")
 
 
 def test_tabular_explainer_is_not_mimic():
