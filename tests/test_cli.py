@@ -77,3 +77,47 @@ def test_subcommands_are_registered():
     commands = build_parser()._subparsers._group_actions[0].choices
     assert {"explain", "demo", "dashboard", "history", "serve"} <= set(commands)
     assert json.loads(json.dumps(sorted(commands)))  # names are plain strings
+
+
+def test_explain_with_method_mimic(tmp_path, iris_csv, capsys):
+    # the CLI builds a MimicExplainer with a LightGBM surrogate (it once looked the surrogate up on a module
+    # that does not define it)
+    skops_io = pytest.importorskip("skops.io")
+    path, frame = iris_csv
+    X = frame.drop(columns="target")
+    model = LogisticRegression(max_iter=1000).fit(X, frame["target"])
+    safe = tmp_path / "model.skops"
+    skops_io.dump(model, safe)
+    out = tmp_path / "mimic.json"
+    assert main(["explain", "--model", str(safe), "--data", str(path), "--target", "target", "--method", "mimic",
+                 "--out", str(out)]) == 0, capsys.readouterr().err
+    explanation = Explanation.load(out)
+    assert explanation.method == "mimic.lightgbm" and explanation.local_values.shape == (len(frame), 4, 3)
+    assert explanation.features == list(X.columns)
+
+
+def test_python_dash_m_pellucid_runs_the_cli(tmp_path, iris_csv):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    skops_io = pytest.importorskip("skops.io")
+    path, frame = iris_csv
+    model = LogisticRegression(max_iter=1000).fit(frame.drop(columns="target"), frame["target"])
+    safe = tmp_path / "model.skops"
+    skops_io.dump(model, safe)
+    out = tmp_path / "e.json"
+    src = str(Path(__import__("pellucid").__file__).resolve().parents[1])
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([src, os.environ.get("PYTHONPATH", "")])}
+    version = subprocess.run([sys.executable, "-m", "pellucid", "--version"], capture_output=True, text=True,
+                             env=env, timeout=120)
+    assert version.returncode == 0 and version.stdout.startswith("pellucid ")
+    done = subprocess.run([sys.executable, "-m", "pellucid", "explain", "--model", str(safe), "--data", str(path),
+                           "--target", "target", "--out", str(out), "--top-k", "2"],
+                          capture_output=True, text=True, env=env, timeout=300, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert Explanation.load(out).meta["explainer"] == "LinearExplainer" and "saved" in done.stdout
+    bad = subprocess.run([sys.executable, "-m", "pellucid", "explain", "--model", str(safe), "--data",
+                          str(tmp_path / "missing.csv")], capture_output=True, text=True, env=env, timeout=120)
+    assert bad.returncode == 2 and "no file" in bad.stderr

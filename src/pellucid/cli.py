@@ -66,9 +66,9 @@ def _make_explainer(method: str, model: Any, background: Any, options: dict) -> 
 
         return TabularExplainer(model, background, **options)
     if method == "mimic":
-        module = importlib.import_module("pellucid.explainers.mimic")
-        surrogate = module.LGBMExplainableModel
-        return module.MimicExplainer(model, background, surrogate, **options)
+        surrogate = importlib.import_module("pellucid.mimic.models").LGBMExplainableModel
+        mimic = importlib.import_module("pellucid.explainers.mimic").MimicExplainer
+        return mimic(model, background, surrogate, **options)
     module_name, class_name = _METHOD_CLASSES[method]
     return getattr(importlib.import_module(module_name), class_name)(model, background, **options)
 

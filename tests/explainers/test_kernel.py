@@ -340,3 +340,45 @@ def test_many_features_linear_model_is_exact_under_sampling():
     np.testing.assert_allclose(explanation.local_values[:, :, 0], beta * (rows - background.mean(axis=0)), atol=1e-8)
     assert explanation.standard_errors.max() < 1e-6
     assert not explanation.meta["kernel_shap"]["exact"]
+
+
+# ------------------------------------------------------------------ the SDK's summarising rule
+def _nonlinear(X):
+    return np.sin(X[:, 0]) * X[:, 1] + np.exp(0.3 * X[:, 2] * X[:, 3]) - X[:, 4] ** 2
+
+
+@pytest.mark.parametrize("through_tabular", [False, True])
+def test_a_20_row_background_is_used_as_given_and_values_are_exact(through_tabular):
+    # SDK rule: summarise only above 10 x nclusters rows, so 20 rows (nclusters=10) are used as given and the
+    # enumerated values equal the oracle over all 20 rows; a k-means summary to 10 rows was ~1e-2 off.
+    from pellucid import TabularExplainer
+
+    rng = np.random.default_rng(11)
+    background, rows = rng.normal(size=(20, 5)), rng.normal(size=(3, 5))
+    if through_tabular:
+        explainer = TabularExplainer(_nonlinear, background, model_task="regression")
+        assert explainer.explainer_name == "KernelExplainer"
+    else:
+        explainer = KernelExplainer(_nonlinear, background, model_task="regression")
+    explanation = explainer.explain_local(rows)
+    exact, expected = exact_shapley_values(_nonlinear, rows, background)
+    np.testing.assert_allclose(explanation.local_values, exact, atol=1e-10, rtol=0)
+    np.testing.assert_allclose(explanation.expected_values_array, expected, atol=1e-12, rtol=0)
+    assert explanation.meta["kernel_shap"]["background_summary"] is None
+    assert not any("summarised" in note for note in explanation.meta["notes"])
+
+
+@pytest.mark.parametrize(("n_rows", "nclusters", "summarised"), [(100, 10, False), (101, 10, True), (31, 3, True)])
+def test_summary_only_above_ten_rows_per_cluster(n_rows, nclusters, summarised):
+    rng = np.random.default_rng(12)
+    background = rng.normal(size=(n_rows, 5))
+    explainer = KernelExplainer(_nonlinear, background, model_task="regression", nclusters=nclusters)
+    summary = explainer.explain_local(background[:1]).meta["kernel_shap"]["background_summary"]
+    if summarised:
+        assert summary == {"from_rows": n_rows, "to_rows": nclusters}
+        assert explainer.background.n_rows == nclusters
+        # summary weights are the cluster sizes, over the original rows
+        assert np.allclose(np.sort(explainer.background.row_weights() * n_rows),
+                           np.sort(np.round(explainer.background.row_weights() * n_rows)))
+    else:
+        assert summary is None and explainer.background.n_rows == n_rows

@@ -66,6 +66,8 @@ logger = logging.getLogger(__name__)
 
 #: Default memory budget of one model call, in cells (rows x features) of synthetic data.
 DEFAULT_BATCH_CELLS = 2**21
+#: A background is summarised to ``nclusters`` rows only above ``SUMMARY_ROWS_PER_CLUSTER * nclusters`` rows (SDK).
+SUMMARY_ROWS_PER_CLUSTER = 10
 #: Bound on the coalition values held at once (explained rows x coalitions x outputs); larger inputs are
 #: explained block by block with the same coalitions.
 MAX_VALUE_CELLS = 2**23
@@ -103,8 +105,9 @@ class KernelExplainer(BaseExplainer):
         (as in shap), capped at ``2**n_features - 2``, where all coalitions are enumerated and the values are
         exact.
     nclusters : int or None, default 10
-        A background with more rows is summarised to this many weighted k-means rows (recorded in the
-        explanation's notes); None keeps the background as given.
+        A background with more than ``10 * nclusters`` rows is summarised to ``nclusters`` weighted k-means
+        rows (the old SDK's rule; recorded in ``meta["kernel_shap"]["background_summary"]`` and the notes);
+        a smaller background is used as given, as is any background when None.
     model_task : {"unknown", "classification", "regression"}
         The model's task; inferred from its methods when "unknown".
     seed : int, default 0
@@ -179,9 +182,12 @@ class KernelExplainer(BaseExplainer):
                 f"initialization_examples must have the {expected} features the model was fitted on; found "
                 f"{self.background.n_features}"
             )
-        if nclusters is not None and self.background.n_rows > nclusters:
+        #: {"from_rows", "to_rows"} when the background was summarised, else None.
+        self.background_summary: dict[str, int] | None = None
+        if nclusters is not None and self.background.n_rows > SUMMARY_ROWS_PER_CLUSTER * nclusters:
             summary = summarize(self.background, int(nclusters), seed=seed)
             self._notes.extend(note for note in summary.notes if note not in self._notes)
+            self.background_summary = {"from_rows": self.background.n_rows, "to_rows": summary.n_rows}
             self.background = summary
         self._model: ModelWrapper = self._wrap_model(self.background)
         self.output_space = self._model.output_space
@@ -234,6 +240,7 @@ class KernelExplainer(BaseExplainer):
         # Coalitions per explained row and background row, as nsamples counts them.
         facts["coalitions_per_row"] = facts["model_evaluations"] / (rows.n_rows * self.background.n_rows)
         facts["blocks"] = len(parts)
+        facts["background_summary"] = self.background_summary
         notes = [budget_note] if budget_note else []
         if facts["exact"]:
             notes.append(f"all {2**n_features - 2} coalitions enumerated: the values are exact Shapley values")

@@ -36,7 +36,7 @@ import pandas as pd
 from pellucid.data import Dataset
 from pellucid.errors import ArgumentError, DataShapeError, DataValueError, describe
 from pellucid.explainers._pfi_metrics import resolve_metric
-from pellucid.explainers.base import BaseExplainer, select_subset
+from pellucid.explainers.base import BaseExplainer
 from pellucid.explanation import CLASSIFICATION, Explanation
 from pellucid.model import ModelWrapper, is_callable_model, model_type_name
 

@@ -25,18 +25,26 @@ class BaseExplainableModel:
         Train a classifier (on the teacher's predicted labels) rather than a regressor.
     random_state : int
         Seed of the estimator.
+    sparse_data : bool, default False
+        The old SDK's flag that the training data is sparse: a linear regression surrogate is then a ``Lasso``
+        (as in the SDK); the other surrogates take sparse data as it is and ignore it.
     **explainable_model_args
         Passed to the underlying estimator (e.g. ``n_estimators`` for LightGBM, ``alpha`` for Ridge).
     """
 
     #: "tree" or "linear": which exact explainer explains the fitted estimator.
     explainer_kind: ClassVar[str] = "tree"
+    #: the SDK's name of the surrogate: the explanation's method is ``"mimic.<method>"``.
+    method: ClassVar[str] = "base"
     #: the default arguments of the underlying estimator.
     defaults: ClassVar[dict[str, Any]] = {}
 
-    def __init__(self, classification: bool, random_state: int = 0, **explainable_model_args: Any) -> None:
+    def __init__(
+        self, classification: bool, random_state: int = 0, *, sparse_data: bool = False, **explainable_model_args: Any
+    ) -> None:
         self.classification = bool(classification)
         self.random_state = random_state
+        self.sparse_data = bool(sparse_data)
         self.explainable_model_args = {**self.defaults, **explainable_model_args}
         self.model: Any = None
 

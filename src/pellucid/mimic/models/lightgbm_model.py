@@ -14,6 +14,7 @@ class LGBMExplainableModel(BaseExplainableModel):
     """A LightGBM surrogate, explained exactly with TreeSHAP. Needs ``pip install "pellucid[lightgbm]"``."""
 
     explainer_kind = "tree"
+    method = "lightgbm"
     defaults = {"n_estimators": 100, "learning_rate": 0.1, "num_leaves": 31, "verbose": -1, "n_jobs": 1}
 
     def _estimator(self) -> Any:

@@ -13,6 +13,7 @@ class DecisionTreeExplainableModel(BaseExplainableModel):
     """A single decision tree surrogate, explained exactly with TreeSHAP."""
 
     explainer_kind = "tree"
+    method = "tree"
 
     def _estimator(self) -> Any:
         from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
