@@ -38,7 +38,7 @@ def main(out: Path) -> None:
     predicted = int(model.predict(x_test[:1])[0])
     names = local.get_ranked_local_names(top_k=3)[predicted][0]
     print(f"row 0 predicted {str(data.target_names[predicted])!r}; pushed there most by {names}")
-    error = np.abs(local.expected_values + local.local_values.sum(axis=1) - local.model_output).max()
+    error = np.abs(local.expected_values_array + local.local_values.sum(axis=1) - local.model_output).max()
     assert error < 1e-6, f"additivity broken: {error}"
 
     # save and load: versioned JSON, never pickle

@@ -285,3 +285,17 @@ def test_save_creates_parents_and_reloads_bit_identical(classifier, tmp_path):
     with pytest.raises(ArgumentError, match="already exists"):
         save_explanation(explanation, folder)
     assert load_explanation(save_explanation(explanation, folder, exist_ok=True)).equals(explanation)
+
+
+def test_integer_names_survive_a_scoring_explainer_and_json_records(regressor, tmp_path):
+    from pellucid.scoring import ScoringExplainer
+    from pellucid.serve import entry
+
+    scoring = LinearExplainer(regressor, X[:, 1:]).create_scoring_explainer()
+    loaded = ScoringExplainer.load(scoring.save(tmp_path / "scoring"))
+    assert loaded.features == [0, 1, 2]
+    entry.init(tmp_path / "scoring")
+    row = X[5, 1:]
+    answer = json.loads(entry.run(json.dumps({"data": [{"2": row[2], "0": row[0], "1": row[1]}]})))
+    assert answer["features"] == [0, 1, 2]
+    np.testing.assert_allclose(answer["predictions"], regressor.predict(row[None]), rtol=1e-12)

@@ -51,5 +51,5 @@ def test_nan_the_model_cannot_take_is_named():
     bad = X[:3].copy()
     bad[1, 2] = np.nan
     wrapper = ModelWrapper(model, as_dataset(X))
-    with pytest.raises(DataValueError, match="row 1, feature 'feature_2'"):
+    with pytest.raises(DataValueError, match=r"row 1, feature 2\)"):
         wrapper.predict_output(bad)

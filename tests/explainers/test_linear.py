@@ -72,7 +72,7 @@ def test_bad_input():
         explainer.explain_local(X[:2, :5])
     bad = X[:2].copy()
     bad[0, 3] = np.nan
-    with pytest.raises(DataValueError, match="feature 'feature_3'"):
+    with pytest.raises(DataValueError, match=r"first at row 0, feature 3\)"):
         explainer.explain_local(bad)
     with pytest.raises(ArgumentError, match="needs initialization_examples"):
         LinearExplainer(model, None)

@@ -52,7 +52,7 @@ def test_multiclass_surrogates_have_one_output_per_class(surrogate):
     assert explanation.classes == ["setosa", "versicolor", "virginica"]
     assert 0.0 <= explanation.meta["fidelity"]["accuracy"] <= 1.0 and explanation.meta["fidelity"]["log_loss"] > 0
     assert _additive(explanation) < 1e-6
-    assert mimic.explain_global().get_ranked_global_names()[0] in [2, 3]
+    assert mimic.explain_global().get_ranked_global_names()[0] in [2, 3]  # the SDK's default names: column indices
 
 
 def test_fidelity_is_the_held_out_accuracy_of_a_surrogate_trained_without_those_rows():

@@ -102,8 +102,10 @@ def checked_header(document: dict[str, Any], manifest: Manifest) -> dict[str, An
     problems = []
     if task not in (CLASSIFICATION, REGRESSION):
         problems.append(f"task {task!r}")
-    if not isinstance(features, list) or not features or not all(isinstance(f, str) for f in features):
-        problems.append("features must be a non-empty list of names")
+    if not isinstance(features, list) or not features or not all(
+        isinstance(f, str) or (isinstance(f, int) and not isinstance(f, bool)) for f in features
+    ):
+        problems.append("features must be a non-empty list of names (strings, or the integer column indices)")
     if task == CLASSIFICATION and (not isinstance(classes, list) or len(classes) < 2):
         problems.append("a classifier needs at least two classes")
     if not isinstance(document.get("state"), dict):

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from pellucid.data import NUMPY, PANDAS, Dataset, as_dataset
+from pellucid.data import NUMPY, PANDAS, Dataset, as_dataset, feature_name
 from pellucid.errors import DataShapeError, DataValueError
 from pellucid.transformations import FeatureMap, SharedOutput, Transformations
 
@@ -59,7 +59,7 @@ class RawInputs:
     ) -> None:
         self.runtime = runtime
         self.numeric = bool(numeric)
-        self.raw_features = [str(name) for name in raw_features]
+        self.raw_features = [feature_name(name) for name in raw_features]
         self.kind = kind
         self.columns = columns
         self.dtypes = dtypes
@@ -125,7 +125,7 @@ class RawInputs:
             _check_record_names(data, names)
             frame = pd.DataFrame.from_records(list(data), columns=names)
         elif isinstance(data, pd.DataFrame):
-            given = [str(c) for c in data.columns]
+            given = [feature_name(c) for c in data.columns]
             if len(given) != len(names) or set(given) != set(names):
                 raise DataShapeError(
                     f"data must have the {len(names)} raw columns {names[:8]}{' ...' if len(names) > 8 else ''}; "
@@ -216,7 +216,7 @@ class RawInputs:
         )
         fmap = FeatureMap(
             weights=weights,
-            raw_features=[str(n) for n in state["raw_features"]],
+            raw_features=[feature_name(n) for n in state["raw_features"]],
             engineered_features=[str(n) for n in state["engineered_features"]],
             shared=[SharedOutput(s["where"], list(s["outputs"]), list(s["raw_features"]), s["reason"])
                     for s in state.get("shared", [])],

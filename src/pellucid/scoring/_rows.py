@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pellucid.data import as_dataset
+from pellucid.data import as_dataset, feature_name
 from pellucid.errors import DataShapeError, DataValueError
 
 __all__ = ["RowReader", "preview"]
@@ -118,6 +118,11 @@ class RowReader:
 
     def _records_in_order(self, records: list[dict]) -> list[list]:
         known = set(self.features)
+        # JSON keys are strings: "0" names the integer feature 0 (the default names are column indices)
+        by_text = {str(name): name for name in self.features if not isinstance(name, str)}
+        if by_text:
+            records = [{by_text.get(key, key) if key not in known else key: value for key, value in record.items()}
+                       for record in records]
         for index, record in enumerate(records):
             if len(record) != len(self.features) or not known.issuperset(record):
                 unknown = [name for name in record if name not in known]
@@ -134,7 +139,7 @@ class RowReader:
         return [[record[name] for name in self.features] for record in records]
 
     def _align_columns(self, frame: pd.DataFrame) -> pd.DataFrame:
-        columns = [str(c) for c in frame.columns]
+        columns = [feature_name(c) for c in frame.columns]
         if columns == self.features or set(columns) != set(self.features) or len(columns) != len(self.features):
             return frame
         return frame.set_axis(columns, axis=1)[self.features]

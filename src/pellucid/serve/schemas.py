@@ -67,7 +67,7 @@ class ScoreResponse(BaseModel):
         description="[classes][rows][features] for a classifier, [rows][features] for a regressor"
     )
     expected_values: list[float] = Field(description="expected model output, one per class (or one)")
-    features: list[str] = Field(description="names of the explained features, in the order of the values")
+    features: list[str | int] = Field(description="names of the explained features, in the order of the values")
     output_space: str = Field(description="the space the values explain: probability, log_odds, margin, raw ...")
     top_k: TopK | None = None
 
@@ -97,9 +97,9 @@ class Metadata(BaseModel):
     kind: str
     method: str
     task: str
-    features: list[str]
-    input_features: list[str]
-    raw_features: list[str] | None
+    features: list[str | int]
+    input_features: list[str | int]
+    raw_features: list[str | int] | None
     default_raw: bool
     classes: list | None
     output_space: str
