@@ -138,3 +138,18 @@ def test_a_function_skops_cannot_store_is_named_before_anything_is_written(tmp_p
     loaded = ScoringExplainer.load(folder, allow_pickle=True)
     assert np.array_equal(loaded.explain_local(numeric.iloc[:5]).local_values,
                           scoring.explain_local(numeric.iloc[:5]).local_values)
+
+
+def test_a_dataframe_kept_as_state_is_refused_and_a_series_becomes_a_list(people):
+    from pellucid.scoring._storable import storable_transformer
+
+    frame, _ = people
+    numeric = _numeric(frame)
+    keeps_frame = FunctionTransformer(np.clip, kw_args={"a_min": numeric.iloc[:1], "a_max": 60.0}).fit(numeric)
+    with pytest.raises(UnsafeArtifactError, match="FunctionTransformer keeps a pandas DataFrame"):
+        storable_transformer(keeps_frame)
+    mask = pd.Series([True, False], index=["age", "income"])
+    selecting = ColumnTransformer([("num", StandardScaler(), mask)]).fit(numeric)
+    stored = storable_transformer(selecting)
+    assert stored.transformers_[0][2] == [True, False] and isinstance(selecting.transformers_[0][2], pd.Series)
+    np.testing.assert_array_equal(stored.transform(numeric), selecting.transform(numeric))

@@ -98,7 +98,8 @@ class KernelExplainer(BaseExplainer):
         Class labels, one per model output.
     transformations : optional
         Fitted transformations from raw to engineered features (see :class:`BaseExplainer`): ``model`` then
-        takes engineered features, the data is raw, and ``explain_local(X, raw=True)`` answers in raw features.
+        takes engineered features, the data is raw, and ``explain_local(X)`` answers in raw features by default
+        (``raw=False`` for engineered ones).
     nsamples : int or "auto", default "auto"
         Coalitions per explained row and background row (on average): an explained row costs
         ``nsamples * n_background`` model evaluations, as in shap. ``"auto"`` is ``2 * n_features + 2048``

@@ -76,7 +76,8 @@ class TreeExplainer(BaseExplainer):
         Class labels of a classifier, one per class; default the model's ``classes_``.
     transformations : optional
         Fitted raw -> engineered transformations (see :class:`~pellucid.explainers.base.BaseExplainer`): the
-        model takes engineered features, data is given raw, ``raw=True`` reports raw features.
+        model takes engineered features, data is given raw, and explanations are in raw features by default
+        (``raw=False`` for engineered ones).
     allow_all_transformations : bool, default False
         Share many-to-one transformations' importance equally among their input columns.
     explain_subset : list of int, optional

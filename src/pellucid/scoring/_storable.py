@@ -49,7 +49,14 @@ def storable_transformer(transformer: Any) -> Any:
         When a part cannot be stored without pickle; the message names the transformer holding it (e.g.
         ``ColumnTransformer > 'num' Pipeline > 'log' FunctionTransformer``) and what it holds.
     """
-    cleaned = _clean(copy.deepcopy(transformer), _label(transformer), set())
+    try:
+        duplicate = copy.deepcopy(transformer)
+    except Exception as exc:  # a part that cannot even be copied cannot be stored either
+        raise UnsafeArtifactError(
+            f"the transformations cannot be stored without pickle: {_label(transformer)} cannot be copied "
+            f"({type(exc).__name__}: {exc})"
+        ) from exc
+    cleaned = _clean(duplicate, _label(transformer), set())
     problem = _store_problem(cleaned)
     if problem is not None:
         where, reason = _locate(cleaned, problem)

@@ -11,8 +11,8 @@ Every explainer takes ``transformations=`` (and ``allow_all_transformations=``) 
 :class:`~pellucid.explainers.base.BaseExplainer`. The model given to the explainer is the final estimator (it
 takes engineered features) while ``initialization_examples`` and evaluation data are raw (DataFrames). The
 base class transforms the background and every evaluation set with the fitted transformations; the direct
-explainer explains the engineered rows; ``explain_local(x, raw=True)`` / ``explain_global(x, raw=True)`` map
-the result to raw features with :func:`raw_explanation` (``raw=False``, the default, keeps engineered features).
+explainer explains the engineered rows; ``explain_local(x)`` / ``explain_global(x)`` map the result to raw
+features with :func:`raw_explanation` by default, as the SDK did (``raw=False`` keeps engineered features).
 
 Accepted transformations: a list of sklearn-pandas style ``(columns, transformer)`` tuples with fitted
 transformers, a fitted DataFrameMapper (pellucid's :class:`DataFrameMapper` or sklearn-pandas'), a fitted

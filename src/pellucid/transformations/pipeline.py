@@ -12,7 +12,7 @@ and reports raw features through the preprocessing, without the user passing ``t
     except TransformationError:
         explainer = ...  # explain the whole pipeline as a black box on raw rows
 
-``explainer.explain_global(x, raw=True)`` then returns raw-feature importances. Building the explainer raises
+``explainer.explain_global(x)`` then returns raw-feature importances (the default with transformations). Building the explainer raises
 TransformationError when the preprocessing mixes raw columns (e.g. a PCA over several columns).
 """
 
