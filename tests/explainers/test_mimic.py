@@ -1,3 +1,5 @@
+from enum import Enum
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -281,7 +283,13 @@ def _indexed_frame(n=60, start=100):
     return frame
 
 
-@pytest.mark.parametrize("reset_index", ["reset", True])
+class _ResetIndex(str, Enum):  # the shape of the SDK's constants.ResetIndex
+    Ignore = "ignore"
+    Reset = "reset"
+    ResetTeacher = "reset_teacher"
+
+
+@pytest.mark.parametrize("reset_index", ["reset", True, _ResetIndex.Reset])
 def test_reset_index_makes_the_index_a_feature_and_gives_it_to_the_teacher(reset_index):
     frame = _indexed_frame()
     teacher = _IndexedTeacher()

@@ -131,3 +131,12 @@ def test_the_classic_example_in_four_lines(tmp_path):
     assert values.shape == (2, 2, 30)  # [classes][rows][features]
     assert predictions.tolist() == np.asarray(classes)[model.predict(x_test[:2])].tolist()
     assert np.allclose(values.sum(axis=2).T + scoring.expected_values, model.predict_proba(x_test[:2]), atol=1e-8)
+
+
+def test_given_background_is_summarised_only_above_ten_rows_per_cluster(iris_mlp):
+    model, frame = iris_mlp
+    explainer = kernel.KernelExplainer(model, frame.iloc[:10], nclusters=5)
+    kept = create_scoring_explainer(explainer, frame.iloc[:50])  # 50 rows, not more than 10 x 5
+    assert kept.background.n_rows == 50 and np.allclose(kept.background.row_weights(), 1 / 50)
+    np.testing.assert_array_equal(kept.background.values, frame.iloc[:50].to_numpy(dtype=float))
+    assert create_scoring_explainer(explainer, frame.iloc[:51]).background.n_rows == 5

@@ -1,4 +1,4 @@
-"""Fixtures of the explanation-history tests: a real MLflow server and the embedded local store."""
+"""Fixtures of the explanation-history tests: a real MLflow server and MLflow's default local store."""
 
 from __future__ import annotations
 
@@ -74,23 +74,30 @@ def mlflow_server(tmp_path_factory: pytest.TempPathFactory):
         _stop(process)
 
 
+@pytest.fixture(autouse=True)
+def no_tracking_uri_set_in_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A URI a test sets with ``mlflow.set_tracking_uri`` does not leak into the next test."""
+    monkeypatch.setattr("mlflow.tracking._tracking_service.utils._tracking_uri", None)
+
+
 @pytest.fixture(scope="session")
 def embedded_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A working folder for the embedded default, shared by the tests (each uses its own runs)."""
+    """A working folder for MLflow's default local store, shared by the tests (each uses its own runs)."""
     return tmp_path_factory.mktemp("embedded_workdir")
 
 
 @pytest.fixture
 def in_embedded_root(embedded_root: Path, monkeypatch: pytest.MonkeyPatch) -> Store:
-    """Run the test in the embedded working folder with no tracking URI configured."""
+    """Run the test in that working folder with no tracking URI configured: MLflow's default store
+    (``./mlflow.db``, artifacts in MLflow's default ``./mlruns``)."""
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     monkeypatch.chdir(embedded_root)
-    return Store("embedded", None, embedded_root / "pellucid_runs" / "artifacts")
+    return Store("embedded", None, embedded_root / "mlruns")
 
 
 @pytest.fixture(params=["embedded", "server"])
 def store(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Store:
-    """Each test using it runs against the embedded default and against the real server."""
+    """Each test using it runs against MLflow's default local store and against the real server."""
     if request.param == "embedded":
         return request.getfixturevalue("in_embedded_root")
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)

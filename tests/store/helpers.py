@@ -14,7 +14,7 @@ from pellucid.explanation import Explanation
 
 @dataclass
 class Store:
-    """Where a test's explanations go: ``uri`` None means the embedded default of the working folder."""
+    """Where a test's explanations go: ``uri`` None means MLflow's default store of the working folder."""
 
     kind: str
     uri: str | None
@@ -90,7 +90,7 @@ def top_k_oracle(values: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def upload_worker(job: tuple[str, str, str, str, int]) -> tuple[str, str]:
-    """Upload explanation ``seed`` to the embedded store (from ``workdir``) and to the server; return both ids.
+    """Upload explanation ``seed`` to MLflow's default store (from ``workdir``) and to the server; return both ids.
 
     Runs in a spawned process: it starts from a clean interpreter, like a separate job would.
     """

@@ -21,15 +21,23 @@ from pellucid.store.backend import (
 mlflow = pytest.importorskip("mlflow")
 
 
-def test_resolution_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_resolution_is_mlflows_own(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # one rule: the URI given, else mlflow.get_tracking_uri() (set_tracking_uri, MLFLOW_TRACKING_URI, default)
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     monkeypatch.chdir(tmp_path)
     default_uri, default_artifacts = resolve_tracking_uri(None)
-    assert default_uri == f"sqlite:///{tmp_path.resolve()}/pellucid_runs/mlflow.db"
-    assert default_artifacts == tmp_path.resolve() / "pellucid_runs" / "artifacts"
+    assert default_uri == mlflow.get_tracking_uri() and "pellucid_runs" not in default_uri
+    assert default_artifacts is None  # MLflow's default store keeps MLflow's default artifact location
     monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://tracking.example:5000")
     assert resolve_tracking_uri(None) == ("http://tracking.example:5000", None)
     assert resolve_tracking_uri("http://other:1") == ("http://other:1", None)  # the argument wins
+    named = f"sqlite:///{tmp_path}/named/runs.db"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", named)
+    assert resolve_tracking_uri(None) == (named, tmp_path.resolve() / "named" / "artifacts")
+    in_process = f"sqlite:///{tmp_path}/set/runs.db"
+    mlflow.set_tracking_uri(in_process)  # set_tracking_uri wins over the environment, as in MLflow
+    assert resolve_tracking_uri(None) == (in_process, tmp_path.resolve() / "set" / "artifacts")
+    assert resolve_tracking_uri(None)[0] == mlflow.get_tracking_uri()
 
 
 def test_sqlite_artifacts_sit_beside_the_database(tmp_path: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import multiprocessing
 import os
 import subprocess
@@ -181,26 +182,84 @@ def test_unreachable_server_raises_service_error(monkeypatch: pytest.MonkeyPatch
     assert all(name not in os.environ for name in PROBE_ENV)  # the fast-fail settings were scoped to the probe
 
 
-def test_embedded_default_and_environment(mlflow_server: Store, tmp_path: Path,
-                                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_mlflows_default_store_and_environment(mlflow_server: Store, tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     laptop = tmp_path / "laptop"
     laptop.mkdir()
     monkeypatch.chdir(laptop)
     client = ExplanationClient.create_run()
-    assert client.tracking_uri == f"sqlite:///{laptop.resolve()}/pellucid_runs/mlflow.db"
+    assert client.tracking_uri == mlflow.get_tracking_uri()  # whatever MLflow itself uses
     explanation_id = client.upload_model_explanation(global_explanation(seed=7))
-    stored = laptop / "pellucid_runs" / "artifacts" / client.run_id / "artifacts" / "pellucid" / "explanations"
-    assert sorted(p.name for p in (stored / explanation_id).iterdir()) == ["explanation.json", "manifest.json"]
+    stored = artifact_file(Store("default", None, laptop), explanation_id, "manifest.json").parent
+    assert sorted(p.name for p in stored.iterdir()) == ["explanation.json", "manifest.json"]
+    assert not (laptop / "pellucid_runs").exists()
+    # MLflow sees the run where it looks by default
+    assert mlflow.MlflowClient().get_run(client.run_id).info.run_id == client.run_id
 
     server_side = tmp_path / "server_side"
     server_side.mkdir()
     monkeypatch.chdir(server_side)
     monkeypatch.setenv("MLFLOW_TRACKING_URI", mlflow_server.uri)
     remote = ExplanationClient.create_run()
-    assert remote.tracking_uri == mlflow_server.uri and not (server_side / "pellucid_runs").exists()
+    assert remote.tracking_uri == mlflow_server.uri and list(server_side.iterdir()) == []
     assert remote.download_model_explanation(remote.upload_model_explanation(global_explanation(seed=8))).equals(
         global_explanation(seed=8))
+
+
+def test_from_run_id_finds_a_run_started_with_set_tracking_uri(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # the drop-in flow: mlflow.set_tracking_uri, mlflow.start_run, upload, then from_run_id with no URI
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.chdir(tmp_path)
+    uri = f"sqlite:///{tmp_path}/tracking/mlflow.db"
+    mlflow.set_tracking_uri(uri)
+    with mlflow.start_run() as run:
+        explanation_id = ExplanationClient.from_run(run).upload_model_explanation(global_explanation(seed=31))
+    client = ExplanationClient.from_run_id(run.info.run_id)
+    assert client.tracking_uri == uri
+    assert client.download_model_explanation(explanation_id).equals(global_explanation(seed=31))
+    assert [r["id"] for r in ExplanationClient.create_run("other").list_model_explanations()] == []
+    assert not (tmp_path / "pellucid_runs").exists() and not (tmp_path / "mlflow.db").exists()
+
+
+def test_from_run_id_finds_a_run_started_with_the_environment(tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    uri = f"sqlite:///{tmp_path}/env/mlflow.db"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    with mlflow.start_run() as run:
+        mlflow.log_param("alpha", 1)
+    explanation_id = ExplanationClient.from_run_id(run.info.run_id).upload_model_explanation(
+        global_explanation(seed=32))
+    assert ExplanationClient.from_run_id(run.info.run_id).download_model_explanation(explanation_id).equals(
+        global_explanation(seed=32))
+    # in a fresh process too, and through the CLI
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(__file__).resolve().parents[2] / "src"),
+                                                         os.environ.get("PYTHONPATH", "")])}
+    listed = subprocess.run([sys.executable, "-m", "pellucid", "history", "list", "--run-id", run.info.run_id,
+                             "--json"], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300)
+    assert listed.returncode == 0, listed.stderr
+    assert [r["id"] for r in json.loads(listed.stdout)] == [explanation_id]
+
+
+def test_cli_uses_mlflows_default_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # a run started in MLflow's default store (no URI anywhere) is found by `pellucid history` in that folder
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.chdir(tmp_path)
+    with mlflow.start_run() as run:
+        explanation_id = ExplanationClient.from_run().upload_model_explanation(global_explanation(seed=33))
+    # in process: from_run_id with no URI looks where mlflow.start_run() wrote (it once raised StoreNotFoundError)
+    assert ExplanationClient.from_run_id(run.info.run_id).download_model_explanation(explanation_id).equals(
+        global_explanation(seed=33))
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(__file__).resolve().parents[2] / "src"),
+                                                         os.environ.get("PYTHONPATH", "")])}
+    env.pop("MLFLOW_TRACKING_URI", None)
+    out = tmp_path / "downloaded.json"
+    done = subprocess.run([sys.executable, "-m", "pellucid", "history", "download", "--run-id", run.info.run_id,
+                           "--id", explanation_id, "--out", str(out)], capture_output=True, text=True, env=env,
+                          cwd=tmp_path, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert Explanation.load(out).equals(global_explanation(seed=33))
 
 
 def test_from_run_uses_the_active_run(mlflow_server: Store, monkeypatch: pytest.MonkeyPatch) -> None:

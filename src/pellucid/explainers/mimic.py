@@ -380,6 +380,7 @@ def _r2(target: np.ndarray, predicted: np.ndarray) -> float:
 
 
 def _reset_index_mode(reset_index: Any) -> str:
+    reset_index = getattr(reset_index, "value", reset_index)  # the SDK's ResetIndex enum members
     if reset_index is True:
         return "reset"
     if reset_index is False or reset_index is None:

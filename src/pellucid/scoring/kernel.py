@@ -39,7 +39,8 @@ class KernelScoringExplainer(ScoringExplainer):
         The fitted explainer (or a TabularExplainer that chose one).
     initialization_examples : array-like of shape (n_rows, n_features), optional
         A background to use instead of the explainer's; summarised with weighted k-means to the explainer's
-        ``nclusters`` (10 when it kept its background whole) when larger.
+        ``nclusters`` (10 when it kept its background whole) when it has more than ``10 x nclusters`` rows, as
+        the explainer does (the old SDK's rule); used as given otherwise.
     """
 
     kind = "kernel"
@@ -58,7 +59,8 @@ class KernelScoringExplainer(ScoringExplainer):
         self._adopt_transformations(explainer)
         if initialization_examples is not None:
             rows = _like(background, self.prepare(initialization_examples).values)  # raw rows are transformed
-            background = summarize(rows, int(explainer.nclusters or _DEFAULT_CLUSTERS), seed=explainer.seed)
+            clusters = int(explainer.nclusters or _DEFAULT_CLUSTERS)
+            background = summarize(rows, clusters, seed=explainer.seed) if rows.n_rows > 10 * clusters else rows
             self.notes.append(f"background taken from the {rows.n_rows} rows given to the scoring explainer")
             self.notes.extend(background.notes)
         if not background.is_numeric:

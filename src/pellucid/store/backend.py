@@ -1,15 +1,14 @@
 """Where the explanation history lives, and MLflow's errors turned into pellucid's.
 
-The tracking URI is chosen in this order:
+One rule picks the tracking store, for every entry point (``ExplanationClient.from_run_id``, ``from_run``,
+``create_run``, the ``pellucid history`` command): the ``tracking_uri`` given, else whatever MLflow itself would
+use, ``mlflow.get_tracking_uri()`` (a URI set with ``mlflow.set_tracking_uri``, else ``MLFLOW_TRACKING_URI``, else
+MLflow's default store, a local SQLite ``mlflow.db`` in the working folder with recent MLflow). So a run started
+with ``mlflow.start_run()`` is found by ``ExplanationClient.from_run_id(run_id)`` with no URI passed.
 
-1. the ``tracking_uri`` argument;
-2. the ``MLFLOW_TRACKING_URI`` environment variable, or a URI set in-process with ``mlflow.set_tracking_uri``;
-3. the *embedded default*: a local SQLite store in the working folder,
-   ``sqlite:///<cwd>/pellucid_runs/mlflow.db``, with artifacts in ``<cwd>/pellucid_runs/artifacts`` -
-   it works on a laptop with nothing started.
-
-For any local ``sqlite:///`` store, experiments that pellucid creates keep their artifacts in ``artifacts/``
-beside the database file (MLflow's own default would be ``./mlruns`` of whatever folder the process runs in).
+For a local ``sqlite:///`` store the user named (argument, ``set_tracking_uri`` or the environment), experiments
+that pellucid creates keep their artifacts in ``artifacts/`` beside the database file; in MLflow's default store
+they use MLflow's default artifact location.
 
 MLflow is imported only here and in :mod:`pellucid.store.client`, through :func:`pellucid.errors.require`.
 """
@@ -17,8 +16,10 @@ MLflow is imported only here and in :mod:`pellucid.store.client`, through :func:
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import logging
 import os
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
@@ -26,12 +27,11 @@ from typing import Any
 
 from pellucid.errors import MissingDependencyError, ServiceError, StoreError, StoreNotFoundError, require
 
-__all__ = ["EMBEDDED_FOLDER", "mlflow_module", "resolve_tracking_uri", "embedded_paths", "sqlite_artifacts", "mlflow_errors", "fail_fast", "quiet_downloads", "scoped_env",
-           "require_database_support"]
+__all__ = ["mlflow_module", "resolve_tracking_uri", "sqlite_artifacts", "sqlite_database", "database_lock", "mlflow_errors",
+           "fail_fast", "quiet_downloads", "scoped_env", "require_database_support"]
 
 logger = logging.getLogger("pellucid.store")
 
-EMBEDDED_FOLDER = "pellucid_runs"
 # While probing a server we want an answer in seconds, not MLflow's default of 7 retries with backoff.
 PROBE_ENV = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0", "MLFLOW_HTTP_REQUEST_TIMEOUT": "10"}
 
@@ -41,47 +41,43 @@ def mlflow_module() -> ModuleType:
     return require("mlflow", "mlflow")
 
 
-def embedded_paths(workdir: str | Path | None = None) -> tuple[str, Path]:
-    """The embedded default's tracking URI and artifact folder for ``workdir`` (the working folder when None).
-
-    Returns
-    -------
-    (str, Path)
-        ``sqlite:///<workdir>/pellucid_runs/mlflow.db`` and ``<workdir>/pellucid_runs/artifacts``.
-    """
-    root = Path(workdir if workdir is not None else os.getcwd()).resolve() / EMBEDDED_FOLDER
-    return f"sqlite:///{(root / 'mlflow.db').as_posix()}", root / "artifacts"
-
-
 def resolve_tracking_uri(tracking_uri: str | None) -> tuple[str, Path | None]:
     """The tracking URI to use and, for a local SQLite store, the artifact folder beside the database.
+
+    Parameters
+    ----------
+    tracking_uri : str or None
+        The URI given by the caller; None (or empty) means MLflow's own choice, ``mlflow.get_tracking_uri()``.
 
     Returns
     -------
     (str, Path or None)
-        The URI, and ``<database folder>/artifacts`` for a ``sqlite:///`` file URI (the embedded default
-        included): experiments pellucid creates there keep their artifacts beside the database. None for any
-        other store, whose experiments use the server's or MLflow's artifact location.
+        The URI, and ``<database folder>/artifacts`` for a ``sqlite:///`` file URI the user named: experiments
+        pellucid creates there keep their artifacts beside the database. None for any other store, MLflow's
+        default store included, whose experiments use the server's or MLflow's artifact location.
     """
     if tracking_uri:
-        uri = str(tracking_uri)
-    else:
-        mlflow = mlflow_module()
-        if os.environ.get("MLFLOW_TRACKING_URI") or _set_in_process(mlflow):
-            uri = mlflow.get_tracking_uri()
-        else:
-            uri, _ = embedded_paths()
-    return uri, sqlite_artifacts(uri)
+        return str(tracking_uri), sqlite_artifacts(str(tracking_uri))
+    mlflow = mlflow_module()
+    uri = str(mlflow.get_tracking_uri())
+    named = bool(os.environ.get("MLFLOW_TRACKING_URI")) or _set_in_process(mlflow)
+    return uri, sqlite_artifacts(uri) if named else None
 
 
-def sqlite_artifacts(uri: str) -> Path | None:
-    """``<database folder>/artifacts`` for a ``sqlite:///path`` URI; None for other URIs and in-memory SQLite."""
+def sqlite_database(uri: str) -> Path | None:
+    """The database file of a ``sqlite:///path`` URI; None for other URIs and in-memory SQLite."""
     if not uri.startswith("sqlite:///"):
         return None
     path = uri[len("sqlite:///"):].split("?", 1)[0]
     if not path or path == ":memory:":
         return None
-    return Path(path).resolve().parent / "artifacts"
+    return Path(path).resolve()
+
+
+def sqlite_artifacts(uri: str) -> Path | None:
+    """``<database folder>/artifacts`` for a ``sqlite:///path`` URI; None for other URIs and in-memory SQLite."""
+    database = sqlite_database(uri)
+    return None if database is None else database.parent / "artifacts"
 
 
 _DATABASE_SCHEMES = ("sqlite", "postgresql", "mysql", "mssql")
@@ -115,17 +111,20 @@ def _set_in_process(mlflow: ModuleType) -> bool:
 
 
 @contextlib.contextmanager
-def embedded_lock(artifacts: Path) -> Iterator[None]:
-    """Serialise first-time creation of a local SQLite store between processes (POSIX file lock beside it)."""
-    root = artifacts.parent
-    root.mkdir(parents=True, exist_ok=True)
-    artifacts.mkdir(exist_ok=True)
+def database_lock(database: Path) -> Iterator[None]:
+    """Serialise first-time creation of a local SQLite store between processes.
+
+    A POSIX file lock in the temporary folder, named after the database path (nothing is written beside the
+    user's database); the database's folder is created.
+    """
+    database.parent.mkdir(parents=True, exist_ok=True)
     try:
         import fcntl
     except ImportError:  # Windows: no cross-process lock; concurrent first use may need a retry
         yield
         return
-    with open(root / ".init.lock", "a+b") as handle:
+    digest = hashlib.sha256(str(database).encode("utf-8")).hexdigest()[:24]
+    with open(Path(tempfile.gettempdir()) / f"pellucid-store-{digest}.lock", "a+b") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             yield
@@ -180,8 +179,8 @@ def _translate(exc: Exception, action: str, tracking_uri: str) -> Exception | No
     if _is_connection_error(exc):
         return ServiceError(
             f"{action}: expected an MLflow tracking server at {describe_uri(tracking_uri)}; it could not be reached "
-            f"({_first_line(exc)}). Start the server, fix MLFLOW_TRACKING_URI, or unset it to use the embedded "
-            f"local store in ./{EMBEDDED_FOLDER}"
+            f"({_first_line(exc)}). Start the server, fix the tracking URI (MLFLOW_TRACKING_URI or "
+            "mlflow.set_tracking_uri), or unset it to use MLflow's default local store"
         )
     error_code = getattr(exc, "error_code", None)
     if error_code is None and type(exc).__module__.split(".")[0] != "mlflow":

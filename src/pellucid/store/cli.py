@@ -3,7 +3,8 @@
 ``pellucid history upload explanation.json --run-id RUN`` (or ``--experiment NAME`` for a new run) prints the
 run id and the new explanation id as JSON; ``pellucid history list --run-id RUN`` prints the stored explanations;
 ``pellucid history download --run-id RUN [--id ID] [--top-k K] --out FILE`` writes one back to a file.
-Every subcommand takes ``--tracking-uri`` (default: MLFLOW_TRACKING_URI, else the embedded ./pellucid_runs store).
+Every subcommand takes ``--tracking-uri`` (default: whatever MLflow itself would use, ``mlflow.get_tracking_uri()``:
+MLFLOW_TRACKING_URI, else MLflow's default store).
 
 Errors are pellucid errors; ``pellucid``'s ``main`` prints them and exits with status 2.
 """
@@ -56,7 +57,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     download.add_argument("--out", required=True, help="file to write (JSON, with .npz beside it for large arrays)")
 
     for sub in (upload, listing, download):
-        sub.add_argument("--tracking-uri", help="MLflow tracking URI (default: MLFLOW_TRACKING_URI or ./pellucid_runs)")
+        sub.add_argument("--tracking-uri", help="MLflow tracking URI (default: MLflow's own, i.e. MLFLOW_TRACKING_URI or MLflow's default store)")
     history.set_defaults(handler=run)
     return history
 

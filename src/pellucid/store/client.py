@@ -42,8 +42,8 @@ from pellucid.errors import (
 from pellucid.explanation import Explanation
 from pellucid.store.artifacts import read_bundle, write_bundle
 from pellucid.store.backend import (
+    database_lock,
     describe_uri,
-    embedded_lock,
     fail_fast,
     mlflow_errors,
     mlflow_module,
@@ -51,6 +51,7 @@ from pellucid.store.backend import (
     require_database_support,
     resolve_tracking_uri,
     run_tags,
+    sqlite_database,
 )
 from pellucid.store.topk import check_top_k, trim_top_k
 
@@ -95,7 +96,7 @@ class ExplanationClient:
         """A client for an MLflow run object, or for the active run when ``run`` is None.
 
         The run is looked up in ``tracking_uri`` when given, else in MLflow's current tracking URI (the
-        store the run was started in).
+        store the run was started in), by the same rule as :meth:`from_run_id`.
         """
         mlflow = mlflow_module()
         if run is None:
@@ -110,7 +111,7 @@ class ExplanationClient:
             raise UnsupportedInputError(
                 f"from_run expects an mlflow Run or ActiveRun (with .info.run_id); found {type(run).__name__}"
             )
-        return cls.from_run_id(run_id, tracking_uri=tracking_uri or mlflow.get_tracking_uri())
+        return cls.from_run_id(run_id, tracking_uri=tracking_uri)
 
     @classmethod
     def from_run_id(
@@ -123,7 +124,8 @@ class ExplanationClient:
         run_id : str
             The MLflow run id.
         tracking_uri : str, optional
-            Tracking store; defaults to MLFLOW_TRACKING_URI, else the embedded ``./pellucid_runs`` store.
+            Tracking store; default whatever MLflow itself would use, ``mlflow.get_tracking_uri()``
+            (``mlflow.set_tracking_uri``, ``MLFLOW_TRACKING_URI``, then MLflow's default store).
         experiment_name : str, optional
             When given, the run must belong to this experiment.
 
@@ -353,7 +355,7 @@ class ExplanationClient:
 
 # ---------------------------------------------------------------------- module helpers
 def _connect(tracking_uri: str | None) -> tuple[str, Any, Path | None]:
-    """Resolve the tracking URI and build an MlflowClient; creates the embedded store on first use.
+    """Resolve the tracking URI and build an MlflowClient; creates a local SQLite store's tables on first use.
 
     Returns the URI, the client and, for a local SQLite store, the artifact folder beside it (else None).
     """
@@ -361,9 +363,12 @@ def _connect(tracking_uri: str | None) -> tuple[str, Any, Path | None]:
     uri, local_artifacts = resolve_tracking_uri(tracking_uri)
     require_database_support(uri)
     client = mlflow.MlflowClient(tracking_uri=uri)
-    if local_artifacts is not None:
+    database = sqlite_database(uri)
+    if database is not None:
         # First use creates the SQLite schema; several processes starting at once must not race on it.
-        with embedded_lock(local_artifacts), mlflow_errors("opening the local tracking store", uri):
+        with database_lock(database), mlflow_errors("opening the local tracking store", uri):
+            if local_artifacts is not None:
+                local_artifacts.mkdir(parents=True, exist_ok=True)
             client.search_experiments(max_results=1)
     logger.debug("using the tracking store %s", describe_uri(uri))
     return uri, client, local_artifacts
