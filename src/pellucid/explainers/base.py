@@ -28,8 +28,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 
 from pellucid.data import Dataset, as_dataset
-from pellucid.errors import ArgumentError, DataShapeError
-from pellucid.explanation import CLASSIFICATION, Explanation
+from pellucid.errors import ArgumentError, DataShapeError, ProbabilitiesRequiredError
+from pellucid.explanation import CLASSIFICATION, REGRESSION, Explanation
 from pellucid.model import ModelWrapper, model_type_name
 
 if TYPE_CHECKING:  # imported on use: explainers without transformations need not load scikit-learn
@@ -102,6 +102,8 @@ class BaseExplainer:
     method: ClassVar[str] = "base"
     #: "probability", "log_odds", "margin" or "raw"; a subclass may set it per instance.
     output_space: str = "raw"
+    #: True where the old SDK refused ``classes=`` for a model explained as a regression (LIME, PFI).
+    classes_need_probabilities: ClassVar[bool] = False
 
     def __init__(
         self,
@@ -197,6 +199,7 @@ class BaseExplainer:
         *,
         include_local: bool | None = None,
         raw: bool = False,
+        sampling_policy: Any = None,
         backend: str = "local",
         **backend_options: Any,
     ) -> Explanation:
@@ -212,6 +215,11 @@ class BaseExplainer:
         raw : bool, default False
             Return the explanation in raw features (needs transformations); raw global values are then the
             mean absolute raw local values.
+        sampling_policy : SamplingPolicy, optional
+            As in the old SDK: with ``allow_eval_sampling=True``, explain a uniform sample of
+            ``evaluation_examples`` of at most ``max_rows`` rows (the SDK's ``max_dim_clustering`` is read when
+            there is no ``max_rows``), recorded in the explanation's notes. None or ``allow_eval_sampling=False``
+            explain every row.
         backend : {"local", "dask"}, default "local"
             "dask" computes on a Dask cluster (:func:`pellucid.distributed.explain_global`; its ``output=``
             writes local values to files on the workers and reduces the global values there).
@@ -228,12 +236,17 @@ class BaseExplainer:
                 self, evaluation_examples, include_local=include_local, raw=raw, **backend_options
             )
         include_local = True if include_local is None else include_local
+        sampling_note = None
+        if evaluation_examples is not None and sampling_policy is not None:
+            evaluation_examples, sampling_note = sample_evaluation_examples(evaluation_examples, sampling_policy)
         if evaluation_examples is None:
             default = self._inputs.default_rows() if self._inputs is not None else self.background
             if default is None:
                 raise ArgumentError("explain_global needs evaluation_examples when the explainer has no background")
             evaluation_examples = default
         explanation = self.explain_local(evaluation_examples, raw=raw)
+        if sampling_note is not None:
+            explanation.meta["notes"] = list(explanation.meta.get("notes", [])) + [sampling_note]
         if include_local:
             return explanation
         return explanation.global_only()
@@ -303,7 +316,10 @@ class BaseExplainer:
 
     def _wrap_model(self, template: Dataset) -> ModelWrapper:
         wrapper = ModelWrapper(self.model, template, model_task=self.model_task, classes=self.classes)
+        if self.classes_need_probabilities and self.classes is not None and wrapper.task == REGRESSION:
+            raise ProbabilitiesRequiredError(classes_without_probabilities(self.model, wrapper.explained_output))
         self._notes.extend(wrapper.notes)
+        self._explained_output = wrapper.explained_output
         return wrapper
 
     def _parameters(self) -> dict[str, Any]:
@@ -320,6 +336,8 @@ class BaseExplainer:
             "notes": self._notes + rows.notes + list(result.meta.pop("notes", [])),
         }
         meta.update(result.meta)
+        if getattr(self, "_explained_output", None) is not None:
+            meta.setdefault("explained_output", self._explained_output)
         if self._inputs is not None:
             meta.update(self._inputs.meta())
         return Explanation(
@@ -334,6 +352,67 @@ class BaseExplainer:
             standard_errors=result.standard_errors,
             meta=meta,
         )
+
+
+def sample_evaluation_examples(evaluation_examples: Any, sampling_policy: Any) -> tuple[Any, str | None]:
+    """Rows of ``evaluation_examples`` kept by an SDK-style ``sampling_policy`` (uniform, without replacement).
+
+    Parameters
+    ----------
+    evaluation_examples : array-like of shape (n_rows, n_features)
+        ndarray, list, DataFrame or scipy.sparse matrix.
+    sampling_policy : object
+        With ``allow_eval_sampling`` (bool), and ``max_rows`` (pellucid) or ``max_dim_clustering`` (the SDK's),
+        and optionally ``seed``.
+
+    Returns
+    -------
+    (array-like, str or None)
+        The kept rows in the input's own type (sorted, the input itself when nothing is dropped) and a note
+        saying what was sampled, or None.
+    """
+    if not hasattr(sampling_policy, "allow_eval_sampling"):
+        raise ArgumentError(
+            "sampling_policy must be a SamplingPolicy (allow_eval_sampling, max_rows); found "
+            f"{type(sampling_policy).__name__}"
+        )
+    if not sampling_policy.allow_eval_sampling:
+        return evaluation_examples, None
+    limit = getattr(sampling_policy, "max_rows", None) or getattr(sampling_policy, "max_dim_clustering", None)
+    if isinstance(limit, bool) or not isinstance(limit, (int, np.integer)) or limit < 1:
+        raise ArgumentError(f"sampling_policy's max_rows must be a positive integer; found {limit!r}")
+    seed = int(getattr(sampling_policy, "seed", 0) or 0)
+    if isinstance(evaluation_examples, (list, tuple)):
+        evaluation_examples = np.asarray(evaluation_examples)
+    shape = getattr(evaluation_examples, "shape", None)
+    n_rows = shape[0] if shape is not None and len(shape) == 2 else 1
+    if n_rows <= limit:
+        return evaluation_examples, None
+    index = np.sort(np.random.default_rng(seed).choice(n_rows, size=int(limit), replace=False))
+    take = getattr(evaluation_examples, "iloc", evaluation_examples)
+    note = f"evaluation data sampled from {n_rows} to {int(limit)} rows by sampling_policy (uniform, seed {seed})"
+    logger.info(note)
+    return take[index], note
+
+
+def classes_without_probabilities(model: Any, explained: str) -> str:
+    """The error message for ``classes=`` given with a model that returns one value per row (the SDK's wording first).
+
+    Parameters
+    ----------
+    model : object or callable
+        The model.
+    explained : str
+        The output that would be explained (``ModelWrapper.explained_output``).
+    """
+    is_function = model_type_name(model) == "function"
+    sdk = ("Classes is specified but function was predict, not predict_proba." if is_function
+           else "Classes is specified but model does not define predict_proba, only predict.")
+    return (
+        f"{sdk} classes= names the columns of class probabilities, but the model returns one value per row "
+        f"(explained: {explained}). Pass a model with predict_proba (e.g. SVC(probability=True)) or a function "
+        "returning one probability column per class; or drop classes= to explain the predicted values"
+    )
 
 
 #: Execution backends of explain_local / explain_global and the module that runs each.

@@ -123,6 +123,7 @@ class LIMEExplainer(BaseExplainer):
     """
 
     method: ClassVar[str] = "lime"
+    classes_need_probabilities: ClassVar[bool] = True
 
     def __init__(
         self,

@@ -32,13 +32,21 @@ from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 
 from pellucid.data import Dataset
-from pellucid.errors import ArgumentError, DataShapeError, DataValueError, describe
+from pellucid.errors import (
+    ArgumentError,
+    DataShapeError,
+    DataValueError,
+    MissingArgumentError,
+    ProbabilitiesRequiredError,
+    describe,
+)
 from pellucid.explainers._pfi_metrics import resolve_metric
-from pellucid.explainers.base import BaseExplainer
+from pellucid.explainers.base import BaseExplainer, classes_without_probabilities
 from pellucid.explanation import CLASSIFICATION, Explanation
-from pellucid.model import ModelWrapper, is_callable_model, model_type_name
+from pellucid.model import ModelWrapper, is_callable_model, model_type_name, predicts_without_probabilities
 
 __all__ = ["PFIExplainer"]
 
@@ -79,6 +87,7 @@ class PFIExplainer(BaseExplainer):
     """
 
     method: ClassVar[str] = "permutation_importance"
+    classes_need_probabilities: ClassVar[bool] = True
 
     def __init__(
         self,
@@ -111,6 +120,8 @@ class PFIExplainer(BaseExplainer):
         if self.background is not None:
             self._model = self._wrap_model(self.background)
             resolve_metric(metric, self._model.task, self._label_set())  # fail early on a metric the task can't use
+        elif classes is not None and predicts_without_probabilities(model):
+            raise ProbabilitiesRequiredError(classes_without_probabilities(model, "predict (regression)"))
 
     @classmethod
     def supports(cls, model: Any) -> bool:
@@ -154,7 +165,7 @@ class PFIExplainer(BaseExplainer):
         if evaluation_examples is None:
             raise ArgumentError("explain_global needs evaluation_examples (labelled rows); found None")
         if true_labels is None:
-            raise ArgumentError(
+            raise MissingArgumentError(
                 "permutation feature importance needs true_labels, one per evaluation row (on the command line: "
                 "--target COLUMN); found None"
             )
@@ -164,15 +175,22 @@ class PFIExplainer(BaseExplainer):
         labels = self._read_labels(true_labels, rows.n_rows)
         name, score = resolve_metric(self.metric, self._model.task, self._label_set())
         baseline = float(score(labels, self._predict(rows.values)[None])[0])
-        drops = baseline - self._permuted_scores(rows, labels, score)  # (n_features, n_repeats)
+        scores, skipped = self._permuted_scores(rows, labels, score)
+        drops = baseline - scores  # (n_features, n_repeats)
+        drops[np.isnan(drops)] = 0.0  # constant columns, never permuted
         importances = drops.mean(axis=1)
         task, classes = self._task_and_classes()
         n_outputs = len(classes) if task == CLASSIFICATION else 1
         notes = list(self._notes) + rows.notes
+        if skipped:
+            notes.append(f"{skipped} of {rows.n_features} features are constant in these rows (e.g. all-zero "
+                         "sparse columns): shuffling cannot change them, so they were not permuted and their "
+                         "importance is exactly 0")
         meta = {
             "method": self.method,
             "model_type": model_type_name(self.model),
             "output_space": self._model.output_space,
+            "explained_output": self._model.explained_output,
             "parameters": self._parameters(),
             "metric": name,
             "baseline_score": baseline,
@@ -212,6 +230,8 @@ class PFIExplainer(BaseExplainer):
     def _read_labels(self, true_labels: Any, n_rows: int) -> np.ndarray:
         if isinstance(true_labels, (pd.Series, pd.DataFrame)):
             true_labels = true_labels.to_numpy()
+        elif sp.issparse(true_labels):  # e.g. a label column sliced from a sparse matrix
+            true_labels = true_labels.toarray()
         labels = np.asarray(true_labels)
         if labels.ndim == 2 and 1 in labels.shape:
             labels = labels.ravel()
@@ -233,24 +253,34 @@ class PFIExplainer(BaseExplainer):
             )
         return labels
 
-    def _permuted_scores(self, rows: Dataset, labels: np.ndarray, score: Any) -> np.ndarray:
-        """Scores of shuffled copies, shape (n_features, n_repeats), several copies per model call."""
+    def _permuted_scores(self, rows: Dataset, labels: np.ndarray, score: Any) -> tuple[np.ndarray, int]:
+        """Scores of shuffled copies, shape (n_features, n_repeats) (NaN for constant columns), and their count.
+
+        Several copies go to the model per call.
+
+        A constant column (e.g. a column of a sparse matrix with no non-zero value in these rows) is the same
+        after any shuffle, so it is not permuted: its score is the baseline and its importance exactly 0.
+        """
         n_rows, n_features = rows.values.shape
         rng = np.random.default_rng(self.seed)
-        # One shuffle of the rows per (feature, repeat), drawn together.
-        orders = rng.permuted(np.broadcast_to(np.arange(n_rows), (n_features * self.n_repeats, n_rows)), axis=1)
-        shuffled_feature = np.repeat(np.arange(n_features), self.n_repeats)
-        scores = np.empty(n_features * self.n_repeats)
+        varying = np.flatnonzero(~_constant_columns(rows.values))
+        n_copies = len(varying) * self.n_repeats
+        # One shuffle of the rows per (varying feature, repeat), drawn together.
+        orders = rng.permuted(np.broadcast_to(np.arange(n_rows), (n_copies, n_rows)), axis=1)
+        shuffled_feature = np.repeat(varying, self.n_repeats)
+        scores = np.empty(n_copies)
         batch = max(1, CELL_BUDGET // (n_rows * n_features))
         row_index = np.arange(n_rows)[None, :]
-        for start in range(0, len(scores), batch):
-            part = slice(start, min(start + batch, len(scores)))
+        for start in range(0, n_copies, batch):
+            part = slice(start, min(start + batch, n_copies))
             feature = shuffled_feature[part][:, None]
             copies = np.broadcast_to(rows.values, (part.stop - start, n_rows, n_features)).copy()
             copies[np.arange(part.stop - start)[:, None], row_index, feature] = rows.values[orders[part], feature]
             outputs = self._predict(copies.reshape(-1, n_features))
             scores[part] = score(labels, outputs.reshape(part.stop - start, n_rows, -1))
-        return scores.reshape(n_features, self.n_repeats)
+        all_scores = np.full((n_features, self.n_repeats), np.nan)
+        all_scores[varying] = scores.reshape(len(varying), self.n_repeats)
+        return all_scores, n_features - len(varying)
 
     def _predict(self, values: np.ndarray) -> np.ndarray:
         """Model output for many rows, in calls of at most CELL_BUDGET cells."""
@@ -259,3 +289,9 @@ class PFIExplainer(BaseExplainer):
             return self._model.predict_output(values)
         return np.concatenate([self._model.predict_output(values[i:i + step])
                                for i in range(0, values.shape[0], step)])
+
+
+def _constant_columns(values: np.ndarray) -> np.ndarray:
+    """Boolean mask of shape (n_features,): columns whose every row equals the first (NaN counts as varying)."""
+    equal = values == values[:1]
+    return np.asarray(equal, dtype=bool).all(axis=0)
