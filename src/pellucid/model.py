@@ -27,6 +27,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
 
 from pellucid.data import Dataset
 from pellucid.errors import (
@@ -254,13 +255,14 @@ class ModelWrapper:
         return list(range(self.n_outputs))
 
     # ------------------------------------------------------------------ calls
-    def predict_output(self, values: np.ndarray | Dataset) -> np.ndarray:
+    def predict_output(self, values: np.ndarray | Dataset | sp.spmatrix) -> np.ndarray:
         """Model output for rows, ndarray of shape (n_rows, n_outputs), float64.
 
         Parameters
         ----------
-        values : ndarray of shape (n_rows, n_features) or Dataset
-            Rows in pellucid's internal layout (converted to the model's input format here).
+        values : ndarray of shape (n_rows, n_features), Dataset or scipy.sparse matrix
+            Rows in pellucid's internal layout (converted to the model's input format here). A sparse matrix
+            (for a model trained on sparse data) is handed over as it is, in the template's sparse format.
         """
         if isinstance(values, Dataset):
             values = values.values
@@ -295,14 +297,17 @@ class ModelWrapper:
     def _raw_call(
         self, function: Callable, function_name: str, values: np.ndarray, *, numeric: bool = True
     ) -> np.ndarray:
-        model_input = self.template.to_model_input(values)
+        if sp.issparse(values):
+            model_input = values.tocsc() if self.template.sparse_format == "csc" else values.tocsr()
+        else:
+            model_input = self.template.to_model_input(values)
         try:
             output = function(model_input)
         except PellucidError:
             raise
         except Exception as exc:
-            bad = self.template.with_values(values).non_finite_cells()
-            if bad.any():
+            bad = None if sp.issparse(values) else self.template.with_values(values).non_finite_cells()
+            if bad is not None and bad.any():
                 row, col = np.argwhere(bad)[0]
                 raise DataValueError(
                     f"the model cannot take missing or infinite values: the data holds {int(bad.sum())} "

@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from pellucid.data import Dataset
+from pellucid.data import SPARSE, Dataset
 from pellucid.errors import (
     ArgumentError,
     DataShapeError,
@@ -269,6 +269,11 @@ class PFIExplainer(BaseExplainer):
         orders = rng.permuted(np.broadcast_to(np.arange(n_rows), (n_copies, n_rows)), axis=1)
         shuffled_feature = np.repeat(varying, self.n_repeats)
         scores = np.empty(n_copies)
+        if rows.kind == SPARSE:
+            self._sparse_scores(rows.values, orders, shuffled_feature, labels, score, scores)
+            all_scores = np.full((n_features, self.n_repeats), np.nan)
+            all_scores[varying] = scores.reshape(len(varying), self.n_repeats)
+            return all_scores, n_features - len(varying)
         batch = max(1, CELL_BUDGET // (n_rows * n_features))
         row_index = np.arange(n_rows)[None, :]
         for start in range(0, n_copies, batch):
@@ -282,10 +287,37 @@ class PFIExplainer(BaseExplainer):
         all_scores[varying] = scores.reshape(len(varying), self.n_repeats)
         return all_scores, n_features - len(varying)
 
+    def _sparse_scores(
+        self, values: np.ndarray, orders: np.ndarray, shuffled_feature: np.ndarray, labels: np.ndarray, score: Any,
+        scores: np.ndarray,
+    ) -> None:
+        """Fill ``scores`` for sparse data: the shuffled copies go to the model as CSR matrices.
+
+        Each copy is the rows plus a correction of one column (shuffled minus original values), so a batch of
+        copies holds about ``copies * (non-zeros + n_rows)`` stored values and no dense copy of the rows is made.
+        """
+        n_rows, n_features = values.shape
+        base = sp.csr_matrix(values)
+        batch = max(1, CELL_BUDGET // (base.nnz + n_rows))
+        row_index = np.arange(n_rows)
+        for start in range(0, len(scores), batch):
+            stop = min(start + batch, len(scores))
+            n_copies = stop - start
+            features = shuffled_feature[start:stop]
+            delta = values[orders[start:stop], features[:, None]] - values[row_index[None, :], features[:, None]]
+            correction = sp.csr_matrix(
+                (delta.ravel(), (np.arange(n_copies * n_rows), np.repeat(features, n_rows))),
+                shape=(n_copies * n_rows, n_features),
+            )
+            copies = sp.vstack([base] * n_copies, format="csr") + correction
+            copies.eliminate_zeros()
+            outputs = self._predict(copies)
+            scores[start:stop] = score(labels, outputs.reshape(n_copies, n_rows, -1))
+
     def _predict(self, values: np.ndarray) -> np.ndarray:
         """Model output for many rows, in calls of at most CELL_BUDGET cells."""
         step = max(1, CELL_BUDGET // max(values.shape[1], 1))
-        if values.shape[0] <= step:
+        if values.shape[0] <= step or sp.issparse(values):  # a sparse batch is bounded by its stored values
             return self._model.predict_output(values)
         return np.concatenate([self._model.predict_output(values[i:i + step])
                                for i in range(0, values.shape[0], step)])
