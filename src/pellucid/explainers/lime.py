@@ -84,16 +84,18 @@ class LIMEExplainer(BaseExplainer):
     ----------
     model : object or callable
         Classifier with ``predict_proba`` (explained in probabilities, every class), regressor with
-        ``predict`` (raw output), or a function.
+        ``predict`` (raw output), a function or a torch module; models without ``predict_proba`` follow the old
+        SDK's rules (:mod:`pellucid.model`).
     initialization_examples : array-like of shape (n_train, n_features)
         Training data (numpy, pandas with numeric and categorical columns, scipy.sparse or DenseData-like):
         its statistics define the perturbations. Row weights of a summarised background weight them.
     features : list of str, optional
         Feature names.
     classes : list, optional
-        Class labels, one per model output.
+        Class labels, one per model output. Given with a model that returns one value per row, raises
+        :class:`~pellucid.errors.ProbabilitiesRequiredError` (a ``ValueError``, as in the old SDK).
     transformations : optional
-        Not supported yet; must be None.
+        Fitted transformations (see :class:`~pellucid.explainers.base.BaseExplainer`).
     num_samples : int, default 5000
         Neighbourhood size per row, the row itself included.
     num_features : int, optional

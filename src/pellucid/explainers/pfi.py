@@ -62,7 +62,8 @@ class PFIExplainer(BaseExplainer):
     Parameters
     ----------
     model : object or callable
-        Classifier with ``predict_proba``, regressor with ``predict``, or a function.
+        Classifier with ``predict_proba``, regressor with ``predict``, a function or a torch module; models
+        without ``predict_proba`` follow the old SDK's rules (:mod:`pellucid.model`).
     initialization_examples : array-like, optional
         Not needed by the method; when given, it fixes the expected format and feature count.
     features : list of str, optional
@@ -153,7 +154,13 @@ class PFIExplainer(BaseExplainer):
         evaluation_examples : array-like of shape (n_rows, n_features)
             Labelled rows to score the model on (numpy, pandas, scipy.sparse or DenseData-like).
         true_labels : array-like of shape (n_rows,)
-            The true labels (classes for a classifier, targets for a regressor).
+            The true labels (classes for a classifier, targets for a regressor); a sparse column or row is read
+            as its values.
+
+        Raises
+        ------
+        MissingArgumentError
+            Without ``true_labels`` (also a ``TypeError``, as in the old SDK).
 
         Returns
         -------
