@@ -232,6 +232,11 @@ class BaseExplainer:
         """
         if backend != "local" or backend_options:
             module = backend_module(backend, backend_options)
+            limit = sampling_limit(sampling_policy)
+            if evaluation_examples is not None and limit is not None:
+                evaluation_examples, _ = module.sample_rows(
+                    evaluation_examples, limit[0], seed=limit[1], client=backend_options.get("client")
+                )
             return module.explain_global(
                 self, evaluation_examples, include_local=include_local, raw=raw, **backend_options
             )
@@ -354,6 +359,31 @@ class BaseExplainer:
         )
 
 
+def sampling_limit(sampling_policy: Any) -> tuple[int, int] | None:
+    """``(rows to keep, seed)`` of an SDK-style sampling policy, or None when it does not sample.
+
+    Reads pellucid's ``SamplingPolicy`` (``max_rows``, ``seed``) and the SDK's (``max_dim_clustering``).
+
+    Raises
+    ------
+    ArgumentError
+        For an object without ``allow_eval_sampling`` or a limit that is not a positive integer.
+    """
+    if sampling_policy is None:
+        return None
+    if not hasattr(sampling_policy, "allow_eval_sampling"):
+        raise ArgumentError(
+            "sampling_policy must be a SamplingPolicy (allow_eval_sampling, max_rows); found "
+            f"{type(sampling_policy).__name__}"
+        )
+    if not sampling_policy.allow_eval_sampling:
+        return None
+    limit = getattr(sampling_policy, "max_rows", None) or getattr(sampling_policy, "max_dim_clustering", None)
+    if isinstance(limit, bool) or not isinstance(limit, (int, np.integer)) or limit < 1:
+        raise ArgumentError(f"sampling_policy's max_rows must be a positive integer; found {limit!r}")
+    return int(limit), int(getattr(sampling_policy, "seed", 0) or 0)
+
+
 def sample_evaluation_examples(evaluation_examples: Any, sampling_policy: Any) -> tuple[Any, str | None]:
     """Rows of ``evaluation_examples`` kept by an SDK-style ``sampling_policy`` (uniform, without replacement).
 
@@ -371,17 +401,10 @@ def sample_evaluation_examples(evaluation_examples: Any, sampling_policy: Any) -
         The kept rows in the input's own type (sorted, the input itself when nothing is dropped) and a note
         saying what was sampled, or None.
     """
-    if not hasattr(sampling_policy, "allow_eval_sampling"):
-        raise ArgumentError(
-            "sampling_policy must be a SamplingPolicy (allow_eval_sampling, max_rows); found "
-            f"{type(sampling_policy).__name__}"
-        )
-    if not sampling_policy.allow_eval_sampling:
+    policy_limit = sampling_limit(sampling_policy)
+    if policy_limit is None:
         return evaluation_examples, None
-    limit = getattr(sampling_policy, "max_rows", None) or getattr(sampling_policy, "max_dim_clustering", None)
-    if isinstance(limit, bool) or not isinstance(limit, (int, np.integer)) or limit < 1:
-        raise ArgumentError(f"sampling_policy's max_rows must be a positive integer; found {limit!r}")
-    seed = int(getattr(sampling_policy, "seed", 0) or 0)
+    limit, seed = policy_limit
     if isinstance(evaluation_examples, (list, tuple)):
         evaluation_examples = np.asarray(evaluation_examples)
     shape = getattr(evaluation_examples, "shape", None)
