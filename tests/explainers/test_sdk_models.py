@@ -128,6 +128,9 @@ def test_one_probability_column_becomes_two_classes_when_classification_is_state
     exact, _ = exact_shapley_values(lambda r: np.stack([1 - second_class(r), second_class(r)], axis=1),
                                     ROWS, BACKGROUND)
     np.testing.assert_allclose(explanation.local_values, exact, atol=1e-10)
+    binary = SVC(random_state=0).fit(X, Y == 2)  # 0/1 labels: [1 - p, p] is the one-hot of its predictions
+    labels = KernelExplainer(binary, BACKGROUND, model_task="classification").explain_local(ROWS)
+    np.testing.assert_array_equal(labels.model_output, _one_hot(binary, ROWS))
     with pytest.raises(ProbabilitiesRequiredError, match="outside \\[0, 1\\]") as raised:
         KernelExplainer(lambda rows: rows[:, 0], BACKGROUND, model_task="classification")
     assert isinstance(raised.value, ValueError)
