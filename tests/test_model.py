@@ -7,7 +7,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 
 from pellucid.data import as_dataset
-from pellucid.errors import ArgumentError, DataValueError, ModelInterfaceError
+from pellucid.errors import ArgumentError, DataValueError, ModelInterfaceError, ProbabilitiesRequiredError
 from pellucid.model import ModelWrapper
 
 X, Y = load_iris(return_X_y=True)
@@ -39,8 +39,8 @@ def test_pipeline_and_regressor_and_function():
 def test_bad_models_and_classes():
     with pytest.raises(ModelInterfaceError, match="neither|must have predict"):
         ModelWrapper(object(), as_dataset(X))
-    with pytest.raises(ModelInterfaceError, match="predict_proba"):
-        ModelWrapper(SVC().fit(X, Y), as_dataset(X))
+    with pytest.raises(ProbabilitiesRequiredError, match="predict_proba"):  # 3 classes: no single probability
+        ModelWrapper(SVC().fit(X, Y), as_dataset(X), model_task="classification")
     model = LogisticRegression(max_iter=500).fit(X, Y)
     with pytest.raises(ArgumentError, match="classes lists 2 labels but the model has 3 outputs"):
         ModelWrapper(model, as_dataset(X), classes=["a", "b"])

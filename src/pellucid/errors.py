@@ -20,7 +20,9 @@ __all__ = [
     "EmptyDataError",
     "UnsupportedInputError",
     "ModelInterfaceError",
+    "ProbabilitiesRequiredError",
     "ArgumentError",
+    "MissingArgumentError",
     "ExplanationFormatError",
     "ExplanationVersionError",
     "UnsafeArtifactError",
@@ -58,8 +60,19 @@ class ModelInterfaceError(PellucidError, TypeError):
     """The model cannot be called the way the explainer needs."""
 
 
+class ProbabilitiesRequiredError(ModelInterfaceError, ValueError):
+    """Class probabilities are needed (e.g. ``classes=`` was given) but the model only predicts values or labels.
+
+    Also a ``ValueError``, the type the old SDK raised in this case.
+    """
+
+
 class ArgumentError(PellucidError, ValueError):
     """An argument has a value outside what the function accepts."""
+
+
+class MissingArgumentError(ArgumentError, TypeError):
+    """A required argument is missing (also a ``TypeError``, as a missing positional argument is in Python)."""
 
 
 class ExplanationFormatError(PellucidError, ValueError):

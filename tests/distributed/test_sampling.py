@@ -91,3 +91,21 @@ def test_summary_of_a_collection_is_a_kernel_background(client, frame):
     # Exact for a linear model (3 features: every coalition enumerated): coef * (x - weighted background mean)
     mean = summary.weights @ summary.values
     np.testing.assert_allclose(explanation.local_values[:, :, 0], model.coef_ * (rows.to_numpy() - mean), atol=1e-9)
+
+
+def test_direct_explainer_sampling_policy_with_the_dask_backend(client):
+    # The SDK's explain_global(X, sampling_policy=...) on a direct explainer: the dask backend samples the same rows.
+    from sklearn.datasets import load_iris
+    from sklearn.linear_model import LogisticRegression
+
+    from pellucid.explainers.kernel import KernelExplainer
+    from pellucid.explainers.tabular import SamplingPolicy
+
+    X, y = load_iris(return_X_y=True)
+    explainer = KernelExplainer(LogisticRegression(max_iter=1000).fit(X, y), X[::15])
+    policy = SamplingPolicy(allow_eval_sampling=True, max_rows=6, seed=2)
+    local = explainer.explain_global(X[:40], sampling_policy=policy)
+    remote = explainer.explain_global(X[:40], sampling_policy=policy, backend="dask", client=client)
+    assert local.local_values.shape[0] == remote.local_values.shape[0] == 6
+    np.testing.assert_allclose(remote.eval_data, local.eval_data)
+    np.testing.assert_allclose(remote.local_values, local.local_values, atol=1e-12)

@@ -6,6 +6,7 @@ against the same background, shap.DeepExplainer and captum's DeepLiftShap, and t
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 from itertools import product
@@ -364,11 +365,27 @@ def test_wrong_input_width_raises_data_shape_error():
         DeepExplainer(net, _data(10, 6))
 
 
-def test_model_in_train_mode_is_refused():
-    net = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.Dropout(0.5), torch.nn.ReLU(), torch.nn.Linear(8, 2))
-    with pytest.raises(ModelInterfaceError, match=r"model\.eval\(\)"):
-        DeepExplainer(net.train(), _data(10, 4))
-    DeepExplainer(net.eval(), _data(10, 4))
+def test_model_in_train_mode_is_explained_in_eval_mode_and_restored():
+    # The old SDK explained a model left in training mode by switching it to evaluation mode; pellucid does the
+    # same for each forward pass and restores the mode, so the user's model is still training afterwards.
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.Dropout(0.5), torch.nn.BatchNorm1d(8),
+                              torch.nn.ReLU(), torch.nn.Linear(8, 2)).double()
+    net.train()
+    for _ in range(3):  # move the batch-norm running statistics away from their initial values
+        net(torch.randn(16, 4, dtype=torch.float64))
+    rows, background = _data(5, 4, seed=1), _data(10, 4)
+    explainer = DeepExplainer(net, background)
+    assert all(module.training for module in net.modules())
+    in_train = explainer.explain_local(rows)
+    assert all(module.training for module in net.modules())
+    assert any("training mode" in note and "restored" in note for note in in_train.meta["notes"])
+    reference = DeepExplainer(copy.deepcopy(net).eval(), background).explain_local(rows)
+    np.testing.assert_allclose(in_train.local_values, reference.local_values, atol=1e-12)
+    np.testing.assert_allclose(in_train.model_output, reference.model_output, atol=1e-12)
+    with torch.no_grad():  # the explained output is the evaluation-mode output, deterministic despite dropout
+        expected = copy.deepcopy(net).eval()(torch.tensor(rows)).numpy()  # logits: explained as returned
+    np.testing.assert_allclose(in_train.model_output, expected, atol=1e-10)
 
 
 class _Rounded(torch.nn.Module):

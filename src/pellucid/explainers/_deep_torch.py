@@ -63,7 +63,7 @@ class TorchNetwork:
     Parameters
     ----------
     model : torch.nn.Module
-        The model, in evaluation mode. It takes a float tensor of shape (n_rows, n_features) and returns
+        The model; one left in training mode is run in evaluation mode for each call (and noted). It takes a float tensor of shape (n_rows, n_features) and returns
         (n_rows, n_outputs) or (n_rows,).
     n_features : int
         Number of input features.
@@ -86,11 +86,12 @@ class TorchNetwork:
         self.notes: list[str] = []
         training = [name or type(model).__name__ for name, module in model.named_modules() if module.training]
         if training:
-            raise ModelInterfaceError(
-                "DeepExplainer needs the model in evaluation mode, where dropout and batch normalisation are "
-                f"deterministic; found {len(training)} module(s) in training mode (first: {training[0]!r}). "
-                "Call model.eval() before explaining it"
+            self.notes.append(
+                f"the model was in training mode ({len(training)} module(s), first {training[0]!r}): it is explained "
+                "in evaluation mode (dropout off, batch normalisation on its running statistics), switched for "
+                "each forward pass and restored afterwards, so the model stays in training mode"
             )
+            logger.info(self.notes[-1])
         self.n_features = n_features
         parameter = next(iter(model.parameters()), None)
         self.dtype = parameter.dtype if parameter is not None and parameter.is_floating_point() else torch.float32
@@ -108,7 +109,7 @@ class TorchNetwork:
         self.device = model_device
         self.final_activation: str | None = None
         self.model = model
-        self._network = _TwoDimensional.build(torch, model)
+        self._network = _build_network(torch, model)
 
     def split_final_activation(self, n_net: int) -> str | None:
         """Split a final Softmax/LogSoftmax/Sigmoid off an nn.Sequential, so the network returns logits.
@@ -126,7 +127,7 @@ class TorchNetwork:
         if activation is None or (activation != "sigmoid" and n_net < 2):
             return None
         self.final_activation = activation
-        self._network = _TwoDimensional.build(self._torch, network)
+        self._network = _build_network(self._torch, network)
         return activation
 
     # ------------------------------------------------------------------ forward
@@ -141,6 +142,10 @@ class TorchNetwork:
         return output.detach().cpu().double().numpy()
 
     def _call(self, tensor: Any) -> Any:
+        """The network's output on ``tensor``, computed in evaluation mode (the model's modes restored after)."""
+        training = [module for module in self.model.modules() if module.training]
+        for module in training:
+            module.training = False
         try:
             output = self._network(tensor)
         except PellucidError:
@@ -156,6 +161,9 @@ class TorchNetwork:
                 f"calling the model on a float tensor of shape {tuple(tensor.shape)} failed with "
                 f"{type(exc).__name__}: {exc}"
             ) from exc
+        finally:
+            for module in training:
+                module.training = True
         if not self._torch.is_tensor(output):
             raise ModelInterfaceError(
                 f"the model must return a tensor; found {type(output).__name__} (wrap it to return one tensor)"
@@ -325,6 +333,15 @@ class _RescaleRule:
         finally:
             self._bypass = False
         return derivative
+
+
+def _build_network(torch: Any, network: Any) -> Any:
+    """``network`` wrapped to return 2-D outputs, leaving the training mode of its modules as it was."""
+    training = [module for module in network.modules() if module.training]
+    wrapper = _TwoDimensional.build(torch, network)
+    for module in training:
+        module.training = True
+    return wrapper
 
 
 class _TwoDimensional:

@@ -30,8 +30,8 @@ import numpy as np
 import scipy.sparse as sp
 
 from pellucid.data import Dataset, as_dataset
-from pellucid.errors import ArgumentError, DataShapeError, PellucidError, describe
-from pellucid.explanation import CLASSIFICATION, Explanation
+from pellucid.errors import ArgumentError, DataShapeError, PellucidError, ProbabilitiesRequiredError, describe
+from pellucid.explanation import CLASSIFICATION, REGRESSION, Explanation
 from pellucid.model import ModelWrapper, model_type_name
 
 if TYPE_CHECKING:  # imported on use: explainers without transformations need not load scikit-learn
@@ -112,6 +112,8 @@ class BaseExplainer:
     method: ClassVar[str] = "base"
     #: "probability", "log_odds", "margin" or "raw"; a subclass may set it per instance.
     output_space: str = "raw"
+    #: True where the old SDK refused ``classes=`` for a model explained as a regression (LIME, PFI).
+    classes_need_probabilities: ClassVar[bool] = False
 
     def __init__(
         self,
@@ -219,6 +221,7 @@ class BaseExplainer:
         *,
         include_local: bool | None = None,
         raw: bool | None = None,
+        sampling_policy: Any = None,
         backend: str = "local",
         **backend_options: Any,
     ) -> Explanation:
@@ -235,6 +238,11 @@ class BaseExplainer:
             True: the explanation in raw features (needs transformations; raw global values are then the mean
             absolute raw local values); False: in engineered features. Default: raw features when the explainer
             was given transformations (as in the SDK).
+        sampling_policy : SamplingPolicy, optional
+            As in the old SDK: with ``allow_eval_sampling=True``, explain a uniform sample of
+            ``evaluation_examples`` of at most ``max_rows`` rows (the SDK's ``max_dim_clustering`` is read when
+            there is no ``max_rows``), recorded in the explanation's notes. None or ``allow_eval_sampling=False``
+            explain every row.
         backend : {"local", "dask"}, default "local"
             "dask" computes on a Dask cluster (:func:`pellucid.distributed.explain_global`; its ``output=``
             writes local values to files on the workers and reduces the global values there).
@@ -247,10 +255,18 @@ class BaseExplainer:
         """
         if backend != "local" or backend_options:
             module = backend_module(backend, backend_options)
+            limit = sampling_limit(sampling_policy)
+            if evaluation_examples is not None and limit is not None:
+                evaluation_examples, _ = module.sample_rows(
+                    evaluation_examples, limit[0], seed=limit[1], client=backend_options.get("client")
+                )
             return module.explain_global(
                 self, evaluation_examples, include_local=include_local, raw=raw, **backend_options
             )
         include_local = True if include_local is None else include_local
+        sampling_note = None
+        if evaluation_examples is not None and sampling_policy is not None:
+            evaluation_examples, sampling_note = sample_evaluation_examples(evaluation_examples, sampling_policy)
         if evaluation_examples is None:
             default = self._inputs.default_rows() if self._inputs is not None else self.background
             if default is None:
@@ -258,6 +274,8 @@ class BaseExplainer:
             evaluation_examples = default
         explanation = self.explain_local(evaluation_examples, raw=raw)
         explanation.meta["scope"] = "global"  # the SDK's global explanation: raw importances in the global layout
+        if sampling_note is not None:
+            explanation.meta["notes"] = list(explanation.meta.get("notes", [])) + [sampling_note]
         if include_local:
             return explanation
         return explanation.global_only()
@@ -334,7 +352,10 @@ class BaseExplainer:
 
     def _wrap_model(self, template: Dataset) -> ModelWrapper:
         wrapper = ModelWrapper(self.model, template, model_task=self.model_task, classes=self.classes)
+        if self.classes_need_probabilities and self.classes is not None and wrapper.task == REGRESSION:
+            raise ProbabilitiesRequiredError(classes_without_probabilities(self.model, wrapper.explained_output))
         self._notes.extend(wrapper.notes)
+        self._explained_output = wrapper.explained_output
         return wrapper
 
     def _parameters(self) -> dict[str, Any]:
@@ -351,6 +372,8 @@ class BaseExplainer:
             "notes": self._notes + rows.notes + list(result.meta.pop("notes", [])),
         }
         meta.update(result.meta)
+        if getattr(self, "_explained_output", None) is not None:
+            meta.setdefault("explained_output", self._explained_output)
         if self._inputs is not None:
             meta.update(self._inputs.meta())
         predicted, probabilities = self._predictions(rows, task, classes, result)
@@ -453,6 +476,85 @@ def select_subset(explanation: Explanation, explain_subset: list[int] | None) ->
         "were computed and dropped, so the kept values do not sum to the model output"
     ]
     return explanation.select_features(explain_subset, meta=meta)
+
+
+def sampling_limit(sampling_policy: Any) -> tuple[int, int] | None:
+    """``(rows to keep, seed)`` of an SDK-style sampling policy, or None when it does not sample.
+
+    Reads pellucid's ``SamplingPolicy`` (``max_rows``, ``seed``) and the SDK's (``max_dim_clustering``).
+
+    Raises
+    ------
+    ArgumentError
+        For an object without ``allow_eval_sampling`` or a limit that is not a positive integer.
+    """
+    if sampling_policy is None:
+        return None
+    if not hasattr(sampling_policy, "allow_eval_sampling"):
+        raise ArgumentError(
+            "sampling_policy must be a SamplingPolicy (allow_eval_sampling, max_rows); found "
+            f"{type(sampling_policy).__name__}"
+        )
+    if not sampling_policy.allow_eval_sampling:
+        return None
+    limit = getattr(sampling_policy, "max_rows", None) or getattr(sampling_policy, "max_dim_clustering", None)
+    if isinstance(limit, bool) or not isinstance(limit, (int, np.integer)) or limit < 1:
+        raise ArgumentError(f"sampling_policy's max_rows must be a positive integer; found {limit!r}")
+    return int(limit), int(getattr(sampling_policy, "seed", 0) or 0)
+
+
+def sample_evaluation_examples(evaluation_examples: Any, sampling_policy: Any) -> tuple[Any, str | None]:
+    """Rows of ``evaluation_examples`` kept by an SDK-style ``sampling_policy`` (uniform, without replacement).
+
+    Parameters
+    ----------
+    evaluation_examples : array-like of shape (n_rows, n_features)
+        ndarray, list, DataFrame or scipy.sparse matrix.
+    sampling_policy : object
+        With ``allow_eval_sampling`` (bool), and ``max_rows`` (pellucid) or ``max_dim_clustering`` (the SDK's),
+        and optionally ``seed``.
+
+    Returns
+    -------
+    (array-like, str or None)
+        The kept rows in the input's own type (sorted, the input itself when nothing is dropped) and a note
+        saying what was sampled, or None.
+    """
+    policy_limit = sampling_limit(sampling_policy)
+    if policy_limit is None:
+        return evaluation_examples, None
+    limit, seed = policy_limit
+    if isinstance(evaluation_examples, (list, tuple)):
+        evaluation_examples = np.asarray(evaluation_examples)
+    shape = getattr(evaluation_examples, "shape", None)
+    n_rows = shape[0] if shape is not None and len(shape) == 2 else 1
+    if n_rows <= limit:
+        return evaluation_examples, None
+    index = np.sort(np.random.default_rng(seed).choice(n_rows, size=int(limit), replace=False))
+    take = getattr(evaluation_examples, "iloc", evaluation_examples)
+    note = f"evaluation data sampled from {n_rows} to {int(limit)} rows by sampling_policy (uniform, seed {seed})"
+    logger.info(note)
+    return take[index], note
+
+
+def classes_without_probabilities(model: Any, explained: str) -> str:
+    """The error message for ``classes=`` given with a model that returns one value per row (the SDK's wording first).
+
+    Parameters
+    ----------
+    model : object or callable
+        The model.
+    explained : str
+        The output that would be explained (``ModelWrapper.explained_output``).
+    """
+    is_function = model_type_name(model) == "function"
+    sdk = ("Classes is specified but function was predict, not predict_proba." if is_function
+           else "Classes is specified but model does not define predict_proba, only predict.")
+    return (
+        f"{sdk} classes= names the columns of class probabilities, but the model returns one value per row "
+        f"(explained: {explained}). Pass a model with predict_proba (e.g. SVC(probability=True)) or a function "
+        "returning one probability column per class; or drop classes= to explain the predicted values"
+    )
 
 
 #: Execution backends of explain_local / explain_global and the module that runs each.

@@ -68,7 +68,8 @@ class DeepExplainer(BaseExplainer):
     Parameters
     ----------
     model : torch.nn.Module or keras.Model
-        The network, in evaluation mode (``model.eval()``). It takes a float tensor of shape
+        The network; one left in training mode is explained in evaluation mode, switched for each forward pass
+        and restored afterwards (noted in meta). It takes a float tensor of shape
         (n_rows, n_features) and returns (n_rows, n_outputs) or (n_rows,): logits or probabilities of a
         classifier, or a regressor's prediction.
     initialization_examples : array-like of shape (n_background, n_features)

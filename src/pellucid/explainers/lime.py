@@ -42,15 +42,17 @@ Examples
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
 import numbers
 from typing import Any, ClassVar
 
 import numpy as np
+import scipy.sparse as sp
 from threadpoolctl import ThreadpoolController
 
-from pellucid.data import Dataset
+from pellucid.data import SPARSE, Dataset
 from pellucid.errors import ArgumentError
 from pellucid.explainers._lime_ridge import RidgeFit, fit_ridge, weighted_moments
 from pellucid.explainers._lime_sampling import (
@@ -71,6 +73,8 @@ logger = logging.getLogger(__name__)
 #: Most feature cells handed to the model in one call, and most design cells held per batch of rows.
 CELL_BUDGET = 1_000_000
 FEATURE_SELECTIONS = ("auto", "forward_selection", "highest_weights", "none")
+#: sparse_neighbourhoods="auto" perturbs only non-zero columns for sparse data wider than this.
+SPARSE_AUTO_FEATURES = 1000
 
 
 class LIMEExplainer(BaseExplainer):
@@ -80,16 +84,18 @@ class LIMEExplainer(BaseExplainer):
     ----------
     model : object or callable
         Classifier with ``predict_proba`` (explained in probabilities, every class), regressor with
-        ``predict`` (raw output), or a function.
+        ``predict`` (raw output), a function or a torch module; models without ``predict_proba`` follow the old
+        SDK's rules (:mod:`pellucid.model`).
     initialization_examples : array-like of shape (n_train, n_features)
         Training data (numpy, pandas with numeric and categorical columns, scipy.sparse or DenseData-like):
         its statistics define the perturbations. Row weights of a summarised background weight them.
     features : list of str, optional
         Feature names.
     classes : list, optional
-        Class labels, one per model output.
+        Class labels, one per model output. Given with a model that returns one value per row, raises
+        :class:`~pellucid.errors.ProbabilitiesRequiredError` (a ``ValueError``, as in the old SDK).
     transformations : optional
-        Not supported yet; must be None.
+        Fitted transformations (see :class:`~pellucid.explainers.base.BaseExplainer`).
     num_samples : int, default 5000
         Neighbourhood size per row, the row itself included.
     num_features : int, optional
@@ -110,7 +116,13 @@ class LIMEExplainer(BaseExplainer):
         highest weights. Used only when ``num_features`` is below the number of features.
     shared_samples : bool, default True
         Draw one neighbourhood per call and share it between rows whenever its distribution does not depend
-        on the row (everything but ``sample_around_instance`` with continuous features).
+        on the row (everything but ``sample_around_instance`` with continuous features, and sparse
+        neighbourhoods).
+    sparse_neighbourhoods : {"auto", True, False}, default "auto"
+        Perturb only each row's non-zero columns, as the old SDK's lime backend did for sparse data: the other
+        columns stay 0 in every sample and get weight 0, the model gets the samples as CSR matrices, and memory
+        grows with a row's non-zero count instead of the number of features. "auto": for scipy.sparse data with
+        more than 1,000 features (e.g. hashed text features).
     seed : int, default 0
         Seed of the sampling; the same call gives the same values.
     model_task : {"unknown", "classification", "regression"}
@@ -122,11 +134,15 @@ class LIMEExplainer(BaseExplainer):
 
     Attributes
     ----------
-    sampler_ : NeighbourhoodSampler
-        The training statistics (bins, frequencies, means).
+    sampler_ : NeighbourhoodSampler or None
+        The training statistics (bins, frequencies, means); None with sparse neighbourhoods, whose statistics
+        are fitted on each row's non-zero columns.
+    sparse_ : bool
+        Whether sparse neighbourhoods are used.
     """
 
     method: ClassVar[str] = "lime"
+    classes_need_probabilities: ClassVar[bool] = True
 
     def __init__(
         self,
@@ -145,6 +161,7 @@ class LIMEExplainer(BaseExplainer):
         sample_around_instance: bool = False,
         feature_selection: str = "auto",
         shared_samples: bool = True,
+        sparse_neighbourhoods: bool | str = "auto",
         seed: int = 0,
         model_task: str = "unknown",
         allow_all_transformations: bool = False,
@@ -185,11 +202,23 @@ class LIMEExplainer(BaseExplainer):
         n_features = self.background.n_features
         self.kernel_width = float(kernel_width) if kernel_width is not None else 0.75 * float(np.sqrt(n_features))
         categorical = check_categorical(categorical_features, self.features)
-        self.sampler_ = NeighbourhoodSampler.fit(
-            self.background, categorical, discretize=self.discretize_continuous, discretizer=discretizer
-        )
-        self.categorical_features = sorted(np.flatnonzero(self.sampler_.kinds == CATEGORICAL).tolist())
-        if self.sample_around_instance and not (self.sampler_.kinds == CONTINUOUS).any():
+        if sparse_neighbourhoods not in ("auto", True, False):
+            raise ArgumentError(f"sparse_neighbourhoods must be 'auto', True or False; found {sparse_neighbourhoods!r}")
+        if sparse_neighbourhoods == "auto":
+            sparse_neighbourhoods = self.background.kind == SPARSE and n_features > SPARSE_AUTO_FEATURES
+        self.sparse_ = bool(sparse_neighbourhoods)
+        if self.sparse_:
+            # Wide sparse data: each row's neighbourhood perturbs only the row's non-zero columns, with
+            # statistics fitted on those columns when the row is explained (see _explain_sparse_rows).
+            self.sampler_ = None
+            self._categorical = categorical
+            self.categorical_features = sorted(categorical)
+        else:
+            self.sampler_ = NeighbourhoodSampler.fit(
+                self.background, categorical, discretize=self.discretize_continuous, discretizer=discretizer
+            )
+            self.categorical_features = sorted(np.flatnonzero(self.sampler_.kinds == CATEGORICAL).tolist())
+        if self.sample_around_instance and not self._has_continuous():
             self._notes.append(
                 "sample_around_instance has no effect here: no feature is perturbed with normal noise "
                 "(binned features are drawn from their training bins; pass discretize_continuous=False)"
@@ -217,11 +246,14 @@ class LIMEExplainer(BaseExplainer):
             "feature_selection": self._selection_used(),
             "ridge_alpha": 1.0,
             "shared_samples": self._shares_samples(),
+            "sparse_neighbourhoods": self.sparse_,
             "seed": self.seed,
         }
 
     def _explain_rows(self, rows: Dataset) -> LocalResult:
         rng = np.random.default_rng(self.seed)
+        if self.sparse_:
+            return self._explain_sparse_rows(rows, rng)
         codes, instance_design = self.sampler_.encode(rows.values, rows.feature_names)
         n_rows, n_features = rows.values.shape
         n_perturbed = self.num_samples - 1
@@ -270,9 +302,99 @@ class LIMEExplainer(BaseExplainer):
             },
         )
 
+    def _explain_sparse_rows(self, rows: Dataset, rng: np.random.Generator) -> LocalResult:
+        """LIME on sparse data, as the old SDK's lime backend did it: perturb only each row's non-zero columns.
+
+        The other columns keep the row's value (0) in every sample, so their interpretable features are constant
+        and their weights exactly 0; leaving them out of the fit gives the same surrogate. Each row's samples go
+        to the model as one CSR matrix holding ``num_samples - 1`` rows of the row's non-zero columns, so memory
+        grows with the row's non-zero count, never with the number of features.
+        """
+        values = rows.values
+        n_rows, n_features = values.shape
+        row_outputs = self._predict(values)
+        n_outputs = row_outputs.shape[1]
+        coefficients = np.zeros((n_rows, n_features, n_outputs))
+        intercepts, local_predictions, scores = (np.empty((n_rows, n_outputs)) for _ in range(3))
+        n_perturbed = self.num_samples - 1
+        perturbed_columns = []
+        for i in range(n_rows):
+            columns = np.flatnonzero(values[i] != 0)
+            perturbed_columns.append(int(columns.size))
+            if columns.size == 0:  # nothing to perturb: the surrogate is the constant row output
+                intercepts[i] = local_predictions[i] = row_outputs[i]
+                scores[i] = np.nan
+                continue
+            sampler = self._column_sampler(columns)
+            codes, instance_design = sampler.encode(values[i:i + 1, columns], [rows.feature_names[j] for j in columns])
+            perturbations = sampler.draw((1, n_perturbed), rng)
+            offset = instance_design[:, None, :] if self._around_instance() else None
+            sample_values = sampler.model_values(perturbations, offset)[0]  # (n_perturbed, n_columns)
+            outputs = self._predict_sparse(sample_values, columns, n_features)
+            targets = np.concatenate([row_outputs[i:i + 1], outputs])[None]
+            with _blas_controller().limit(limits=1, user_api="blas"):
+                fit = self._fit(perturbations, codes, instance_design, targets, sampler)
+            coefficients[i, columns] = fit.coefficients[0]
+            intercepts[i], local_predictions[i], scores[i] = fit.intercepts[0], fit.local_predictions[0], fit.scores[0]
+        note = (f"sparse data: each row's {n_perturbed} perturbations vary only its non-zero columns "
+                f"({min(perturbed_columns)}-{max(perturbed_columns)} of {n_features} per row), the others stay 0 "
+                "and get weight 0 (as the old SDK's lime backend did); the model gets the samples as CSR matrices")
+        logger.info(note)
+        return LocalResult(
+            values=coefficients,
+            expected_values=self._expected(),
+            model_output=row_outputs,
+            meta={
+                "values": ("LIME weights: ridge coefficients of the interpretable features of each row's non-zero "
+                           "columns (0 for the columns the row does not use); not additive"),
+                "expected_values": "mean model output over the initialization examples (LIME has no base value)",
+                "intercepts": intercepts,
+                "local_predictions": local_predictions,
+                "scores": scores,
+                "bins": {},
+                "notes": [note],
+            },
+        )
+
+    def _column_sampler(self, columns: np.ndarray) -> NeighbourhoodSampler:
+        """Training statistics of some columns only (the non-zero columns of a sparse row)."""
+        background = dataclasses.replace(
+            self.background, values=self.background.values[:, columns],
+            feature_names=[self.background.feature_names[j] for j in columns], notes=[],
+        )
+        position = {int(j): k for k, j in enumerate(columns)}
+        categorical = {position[j] for j in self._categorical if j in position}
+        return NeighbourhoodSampler.fit(
+            background, categorical, discretize=self.discretize_continuous, discretizer=self.discretizer
+        )
+
+    def _predict_sparse(self, sample_values: np.ndarray, columns: np.ndarray, n_features: int) -> np.ndarray:
+        """Model output for samples given on some columns (the rest 0), as CSR matrices of bounded size."""
+        n_samples, n_columns = sample_values.shape
+        step = max(1, CELL_BUDGET // max(n_columns, 1))
+        parts = []
+        for start in range(0, n_samples, step):
+            block = sample_values[start:start + step]
+            indptr = np.arange(block.shape[0] + 1) * n_columns
+            matrix = sp.csr_matrix((block.ravel(), np.tile(columns, block.shape[0]), indptr),
+                                   shape=(block.shape[0], n_features))
+            matrix.eliminate_zeros()
+            parts.append(self._model.predict_output(matrix))
+        return np.concatenate(parts)
+
     # ------------------------------------------------------------------ helpers
+    def _has_continuous(self) -> bool:
+        if self.sampler_ is None:  # sparse: continuous unless discretised (categorical columns aside)
+            return not self.discretize_continuous
+        return bool((self.sampler_.kinds == CONTINUOUS).any())
+
     def _fit(
-        self, perturbations: Perturbations, codes: np.ndarray, instance_design: np.ndarray, targets: np.ndarray
+        self,
+        perturbations: Perturbations,
+        codes: np.ndarray,
+        instance_design: np.ndarray,
+        targets: np.ndarray,
+        sampler: NeighbourhoodSampler | None = None,
     ) -> RidgeFit:
         """Kernel weights and ridge surrogates of a batch of rows.
 
@@ -285,20 +407,21 @@ class LIMEExplainer(BaseExplainer):
         targets : ndarray of shape (n_rows, n_samples, n_outputs)
             Model outputs, the row's own first.
         """
-        design = self.sampler_.design(perturbations, codes, instance_design, around_instance=self._around_instance())
+        sampler = self.sampler_ if sampler is None else sampler
+        design = sampler.design(perturbations, codes, instance_design, around_instance=self._around_instance())
         distances_sq = ((design - instance_design[:, None, :]) ** 2).sum(axis=2)
         weights = kernel_weights(distances_sq, self.kernel_width)
         return fit_ridge(weighted_moments(design, weights, targets), instance_design, alpha=1.0,
                          num_features=self.num_features, selection=self._selection_used())
 
     def _around_instance(self) -> bool:
-        return self.sample_around_instance and bool((self.sampler_.kinds == CONTINUOUS).any())
+        return self.sample_around_instance and self._has_continuous()
 
     def _shares_samples(self) -> bool:
-        return self.shared_samples and not self._around_instance()
+        return self.shared_samples and not self._around_instance() and not self.sparse_
 
     def _selection_used(self) -> str:
-        if self.num_features is None or self.num_features >= len(self.sampler_.kinds):
+        if self.num_features is None or self.num_features >= len(self.features):
             return "none"
         if self.feature_selection == "auto":
             return "forward_selection" if self.num_features <= 6 else "highest_weights"

@@ -32,13 +32,21 @@ from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 
-from pellucid.data import Dataset
-from pellucid.errors import ArgumentError, DataShapeError, DataValueError, describe
+from pellucid.data import SPARSE, Dataset
+from pellucid.errors import (
+    ArgumentError,
+    DataShapeError,
+    DataValueError,
+    MissingArgumentError,
+    ProbabilitiesRequiredError,
+    describe,
+)
 from pellucid.explainers._pfi_metrics import resolve_metric
-from pellucid.explainers.base import BaseExplainer
+from pellucid.explainers.base import BaseExplainer, classes_without_probabilities
 from pellucid.explanation import CLASSIFICATION, Explanation
-from pellucid.model import ModelWrapper, is_callable_model, model_type_name
+from pellucid.model import ModelWrapper, is_callable_model, model_type_name, predicts_without_probabilities
 
 __all__ = ["PFIExplainer"]
 
@@ -54,7 +62,8 @@ class PFIExplainer(BaseExplainer):
     Parameters
     ----------
     model : object or callable
-        Classifier with ``predict_proba``, regressor with ``predict``, or a function.
+        Classifier with ``predict_proba``, regressor with ``predict``, a function or a torch module; models
+        without ``predict_proba`` follow the old SDK's rules (:mod:`pellucid.model`).
     initialization_examples : array-like, optional
         Not needed by the method; when given, it fixes the expected format and feature count.
     features : list of str, optional
@@ -85,6 +94,7 @@ class PFIExplainer(BaseExplainer):
     """
 
     method: ClassVar[str] = "permutation_importance"
+    classes_need_probabilities: ClassVar[bool] = True
 
     def __init__(
         self,
@@ -120,6 +130,8 @@ class PFIExplainer(BaseExplainer):
         if self.background is not None:
             self._model = self._wrap_model(self.background)
             resolve_metric(metric, self._model.task, self._label_set())  # fail early on a metric the task can't use
+        elif classes is not None and predicts_without_probabilities(model):
+            raise ProbabilitiesRequiredError(classes_without_probabilities(model, "predict (regression)"))
 
     @classmethod
     def supports(cls, model: Any) -> bool:
@@ -153,10 +165,16 @@ class PFIExplainer(BaseExplainer):
         evaluation_examples : array-like of shape (n_rows, n_features)
             Labelled rows to score the model on (numpy, pandas, scipy.sparse or DenseData-like).
         true_labels : array-like of shape (n_rows,)
-            The true labels (classes for a classifier, targets for a regressor).
+            The true labels (classes for a classifier, targets for a regressor); a sparse column or row is read
+            as its values.
         raw : bool, optional
             With transformations: True (the default, as in the SDK) sums each raw feature's engineered
             importances through the feature map; False keeps the engineered features.
+
+        Raises
+        ------
+        MissingArgumentError
+            Without ``true_labels`` (also a ``TypeError``, as in the old SDK).
 
         Returns
         -------
@@ -168,7 +186,7 @@ class PFIExplainer(BaseExplainer):
         if evaluation_examples is None:
             raise ArgumentError("explain_global needs evaluation_examples (labelled rows); found None")
         if true_labels is None:
-            raise ArgumentError(
+            raise MissingArgumentError(
                 "permutation feature importance needs true_labels, one per evaluation row (on the command line: "
                 "--target COLUMN); found None"
             )
@@ -178,15 +196,22 @@ class PFIExplainer(BaseExplainer):
         labels = self._read_labels(true_labels, rows.n_rows)
         name, score = resolve_metric(self.metric, self._model.task, self._label_set())
         baseline = float(score(labels, self._predict(rows.values)[None])[0])
-        drops = baseline - self._permuted_scores(rows, labels, score)  # (n_features, n_repeats)
+        scores, skipped = self._permuted_scores(rows, labels, score)
+        drops = baseline - scores  # (n_features, n_repeats)
+        drops[np.isnan(drops)] = 0.0  # constant columns, never permuted
         importances = drops.mean(axis=1)
         task, classes = self._task_and_classes()
         n_outputs = len(classes) if task == CLASSIFICATION else 1
         notes = list(self._notes) + rows.notes
+        if skipped:
+            notes.append(f"{skipped} of {rows.n_features} features are constant in these rows (e.g. all-zero "
+                         "sparse columns): shuffling cannot change them, so they were not permuted and their "
+                         "importance is exactly 0")
         meta = {
             "method": self.method,
             "model_type": model_type_name(self.model),
             "output_space": self._model.output_space,
+            "explained_output": self._model.explained_output,
             "parameters": self._parameters(),
             "metric": name,
             "baseline_score": baseline,
@@ -232,6 +257,8 @@ class PFIExplainer(BaseExplainer):
     def _read_labels(self, true_labels: Any, n_rows: int) -> np.ndarray:
         if isinstance(true_labels, (pd.Series, pd.DataFrame)):
             true_labels = true_labels.to_numpy()
+        elif sp.issparse(true_labels):  # e.g. a label column sliced from a sparse matrix
+            true_labels = true_labels.toarray()
         labels = np.asarray(true_labels)
         if labels.ndim == 2 and 1 in labels.shape:
             labels = labels.ravel()
@@ -253,29 +280,77 @@ class PFIExplainer(BaseExplainer):
             )
         return labels
 
-    def _permuted_scores(self, rows: Dataset, labels: np.ndarray, score: Any) -> np.ndarray:
-        """Scores of shuffled copies, shape (n_features, n_repeats), several copies per model call."""
+    def _permuted_scores(self, rows: Dataset, labels: np.ndarray, score: Any) -> tuple[np.ndarray, int]:
+        """Scores of shuffled copies, shape (n_features, n_repeats) (NaN for constant columns), and their count.
+
+        Several copies go to the model per call.
+
+        A constant column (e.g. a column of a sparse matrix with no non-zero value in these rows) is the same
+        after any shuffle, so it is not permuted: its score is the baseline and its importance exactly 0.
+        """
         n_rows, n_features = rows.values.shape
         rng = np.random.default_rng(self.seed)
-        # One shuffle of the rows per (feature, repeat), drawn together.
-        orders = rng.permuted(np.broadcast_to(np.arange(n_rows), (n_features * self.n_repeats, n_rows)), axis=1)
-        shuffled_feature = np.repeat(np.arange(n_features), self.n_repeats)
-        scores = np.empty(n_features * self.n_repeats)
+        varying = np.flatnonzero(~_constant_columns(rows.values))
+        n_copies = len(varying) * self.n_repeats
+        # One shuffle of the rows per (varying feature, repeat), drawn together.
+        orders = rng.permuted(np.broadcast_to(np.arange(n_rows), (n_copies, n_rows)), axis=1)
+        shuffled_feature = np.repeat(varying, self.n_repeats)
+        scores = np.empty(n_copies)
+        if rows.kind == SPARSE:
+            self._sparse_scores(rows.values, orders, shuffled_feature, labels, score, scores)
+            all_scores = np.full((n_features, self.n_repeats), np.nan)
+            all_scores[varying] = scores.reshape(len(varying), self.n_repeats)
+            return all_scores, n_features - len(varying)
         batch = max(1, CELL_BUDGET // (n_rows * n_features))
         row_index = np.arange(n_rows)[None, :]
-        for start in range(0, len(scores), batch):
-            part = slice(start, min(start + batch, len(scores)))
+        for start in range(0, n_copies, batch):
+            part = slice(start, min(start + batch, n_copies))
             feature = shuffled_feature[part][:, None]
             copies = np.broadcast_to(rows.values, (part.stop - start, n_rows, n_features)).copy()
             copies[np.arange(part.stop - start)[:, None], row_index, feature] = rows.values[orders[part], feature]
             outputs = self._predict(copies.reshape(-1, n_features))
             scores[part] = score(labels, outputs.reshape(part.stop - start, n_rows, -1))
-        return scores.reshape(n_features, self.n_repeats)
+        all_scores = np.full((n_features, self.n_repeats), np.nan)
+        all_scores[varying] = scores.reshape(len(varying), self.n_repeats)
+        return all_scores, n_features - len(varying)
+
+    def _sparse_scores(
+        self, values: np.ndarray, orders: np.ndarray, shuffled_feature: np.ndarray, labels: np.ndarray, score: Any,
+        scores: np.ndarray,
+    ) -> None:
+        """Fill ``scores`` for sparse data: the shuffled copies go to the model as CSR matrices.
+
+        Each copy is the rows plus a correction of one column (shuffled minus original values), so a batch of
+        copies holds about ``copies * (non-zeros + n_rows)`` stored values and no dense copy of the rows is made.
+        """
+        n_rows, n_features = values.shape
+        base = sp.csr_matrix(values)
+        batch = max(1, CELL_BUDGET // (base.nnz + n_rows))
+        row_index = np.arange(n_rows)
+        for start in range(0, len(scores), batch):
+            stop = min(start + batch, len(scores))
+            n_copies = stop - start
+            features = shuffled_feature[start:stop]
+            delta = values[orders[start:stop], features[:, None]] - values[row_index[None, :], features[:, None]]
+            correction = sp.csr_matrix(
+                (delta.ravel(), (np.arange(n_copies * n_rows), np.repeat(features, n_rows))),
+                shape=(n_copies * n_rows, n_features),
+            )
+            copies = sp.vstack([base] * n_copies, format="csr") + correction
+            copies.eliminate_zeros()
+            outputs = self._predict(copies)
+            scores[start:stop] = score(labels, outputs.reshape(n_copies, n_rows, -1))
 
     def _predict(self, values: np.ndarray) -> np.ndarray:
         """Model output for many rows, in calls of at most CELL_BUDGET cells."""
         step = max(1, CELL_BUDGET // max(values.shape[1], 1))
-        if values.shape[0] <= step:
+        if values.shape[0] <= step or sp.issparse(values):  # a sparse batch is bounded by its stored values
             return self._model.predict_output(values)
         return np.concatenate([self._model.predict_output(values[i:i + step])
                                for i in range(0, values.shape[0], step)])
+
+
+def _constant_columns(values: np.ndarray) -> np.ndarray:
+    """Boolean mask of shape (n_features,): columns whose every row equals the first (NaN counts as varying)."""
+    equal = values == values[:1]
+    return np.asarray(equal, dtype=bool).all(axis=0)

@@ -145,6 +145,7 @@ class Transformations:
         picked = probe_rows(raw)
         self.n_probe_rows = int(picked.size)
         data = source.iloc[picked] if isinstance(source, pd.DataFrame) else raw.to_model_input(raw.values[picked])
+        data = self._mapper_input(data)
         mapped = map_transformer(self.transformer, data, list(raw.feature_names), "")
         width = transform_checked(self.transformer, data, "the transformations").shape[1]
         if width != mapped.weights.shape[1]:
@@ -173,6 +174,14 @@ class Transformations:
         )
         return self.feature_map
 
+    def _mapper_input(self, data: Any) -> Any:
+        """A list of ``(columns, transformer)`` (or a mapper) selects DataFrame columns; numpy or scipy.sparse rows
+        become a DataFrame whose columns are their integer positions, so integer column selectors work (as in the
+        old SDK)."""
+        if self.kind not in ("list", "dataframe_mapper") or isinstance(data, pd.DataFrame):
+            return data
+        return pd.DataFrame(data.toarray() if sp.issparse(data) else np.asarray(data))
+
     # ------------------------------------------------------------------ rows
     def transform(self, raw: Dataset, source: Any = None) -> Any:
         """Engineered rows in the transformer's own output form (ndarray, CSR matrix or DataFrame).
@@ -182,7 +191,7 @@ class Transformations:
         """
         if not self.transforms_rows:
             raise TransformationError("a feature map cannot transform rows; pass engineered rows")
-        data = source if isinstance(source, pd.DataFrame) else raw.to_model_input()
+        data = self._mapper_input(source if isinstance(source, pd.DataFrame) else raw.to_model_input())
         try:
             return self.transformer.transform(data)
         except Exception as exc:  # user code: report what failed and what it needs
