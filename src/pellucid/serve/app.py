@@ -171,6 +171,7 @@ def create_app(
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     allow_pickle: bool = False,
     signing_key: str | bytes | None = None,
+    require_signature: bool = False,
 ) -> Any:
     """Build the explanation service as a FastAPI app.
 
@@ -190,7 +191,10 @@ def create_app(
     allow_pickle : bool, default False
         Accept a pickled model (only for files you trust).
     signing_key : str or bytes, optional
-        Demand a valid signature on the artifact's manifest.
+        Demand a valid signature on the artifact's manifest (a signed artifact is refused without it).
+    require_signature : bool, default False
+        Refuse an unsigned artifact (then ``signing_key`` is needed). Without it, an unsigned artifact is served
+        with a loud warning in the log.
 
     Returns
     -------
@@ -206,7 +210,7 @@ def create_app(
         raise ArgumentError("api_key must be a non-empty string or None")
     service = ScoringService(
         scoring_explainer_dir_or_object, model, max_rows=max_rows, max_body_bytes=max_body_bytes,
-        allow_pickle=allow_pickle, signing_key=signing_key,
+        allow_pickle=allow_pickle, signing_key=signing_key, require_signature=require_signature,
     )
     scoring = service.scoring_explainer
     app = fastapi.FastAPI(
@@ -280,8 +284,8 @@ def create_app_from_env() -> Any:
     """App factory for ``uvicorn --factory pellucid.serve.app:create_app_from_env``, configured by environment.
 
     Variables: ``PELLUCID_SCORING_EXPLAINER`` (folder, required), ``PELLUCID_MODEL`` (model file),
-    ``PELLUCID_API_KEY``, ``PELLUCID_SIGNING_KEY``, ``PELLUCID_MAX_ROWS``, ``PELLUCID_MAX_BODY_BYTES``,
-    ``PELLUCID_ALLOW_PICKLE`` ("1").
+    ``PELLUCID_API_KEY``, ``PELLUCID_SIGNING_KEY``, ``PELLUCID_REQUIRE_SIGNATURE`` ("1"), ``PELLUCID_MAX_ROWS``,
+    ``PELLUCID_MAX_BODY_BYTES``, ``PELLUCID_ALLOW_PICKLE`` ("1").
     """
     folder = os.environ.get("PELLUCID_SCORING_EXPLAINER")
     if not folder:
@@ -299,5 +303,6 @@ def create_app_from_env() -> Any:
         api_key=os.environ.get("PELLUCID_API_KEY") or None,
         allow_pickle=os.environ.get("PELLUCID_ALLOW_PICKLE") == "1",
         signing_key=os.environ.get("PELLUCID_SIGNING_KEY") or None,
+        require_signature=os.environ.get("PELLUCID_REQUIRE_SIGNATURE") == "1",
         **options,
     )

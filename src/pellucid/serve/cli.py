@@ -22,6 +22,7 @@ logger = logging.getLogger(__name__)
 
 _LOOPBACK = ("127.0.0.1", "localhost", "::1")
 APP_FACTORY = "pellucid.serve.app:create_app_from_env"
+SIGNING_KEY_VARIABLE = "PELLUCID_SIGNING_KEY"
 
 
 def _configure(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
@@ -40,7 +41,10 @@ def _configure(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     parser.add_argument("--allow-pickle", action="store_true",
                         help="accept a pickled model (runs code from the file: only for files you trust)")
     parser.add_argument("--signing-key-env", metavar="VAR",
-                        help="name of an environment variable holding the key the artifact's manifest was signed with")
+                        help="name of an environment variable holding the key the artifact's manifest was signed "
+                             f"with (default: {SIGNING_KEY_VARIABLE} when it is set); the signature is then verified")
+    parser.add_argument("--require-signature", action="store_true",
+                        help="refuse to serve an unsigned artifact (default: serve it with a warning)")
     parser.add_argument("--workers", type=int, default=1,
                         help="worker processes, each with its own copy of the scoring explainer (default 1)")
     parser.add_argument("--log-level", default="info", choices=("critical", "error", "warning", "info", "debug"))
@@ -79,9 +83,12 @@ def run(args: argparse.Namespace) -> int:
         raise ArgumentError(f"--workers must be at least 1; found {args.workers}")
     api_key = _secret(args.api_key_env, "api-key")
     signing_key = _secret(args.signing_key_env, "signing-key")
+    if signing_key is None and args.signing_key_env is None:
+        signing_key = os.environ.get(SIGNING_KEY_VARIABLE) or None
     if api_key is None and args.host not in _LOOPBACK:
         logger.warning("serving on %s without an API key: anyone who can reach it can score", args.host)
-    options = {"max_rows": args.max_rows, "max_body_bytes": args.max_body_bytes, "allow_pickle": args.allow_pickle}
+    options = {"max_rows": args.max_rows, "max_body_bytes": args.max_body_bytes, "allow_pickle": args.allow_pickle,
+               "require_signature": args.require_signature}
     # Built here even with several workers: a refused artifact stops the command before anything listens.
     app = create_app(args.scoring_explainer, args.model, api_key=api_key, signing_key=signing_key, **options)
     if args.workers == 1:
@@ -95,10 +102,13 @@ def run(args: argparse.Namespace) -> int:
 
 
 def environment_for_workers(folder: str, model: str | None, api_key: str | None, signing_key: str | None, *,
-                            max_rows: int, max_body_bytes: int, allow_pickle: bool) -> dict[str, str]:
+                            max_rows: int, max_body_bytes: int, allow_pickle: bool,
+                            require_signature: bool = False) -> dict[str, str]:
     """The variables :func:`pellucid.serve.app.create_app_from_env` reads, for worker processes."""
     environment = {"PELLUCID_SCORING_EXPLAINER": str(folder), "PELLUCID_MAX_ROWS": str(max_rows),
                    "PELLUCID_MAX_BODY_BYTES": str(max_body_bytes), "PELLUCID_ALLOW_PICKLE": "1" if allow_pickle else "0"}
+    if require_signature:
+        environment["PELLUCID_REQUIRE_SIGNATURE"] = "1"
     for name, value in (("PELLUCID_MODEL", model), ("PELLUCID_API_KEY", api_key), ("PELLUCID_SIGNING_KEY", signing_key)):
         if value:
             environment[name] = str(value)
