@@ -21,6 +21,7 @@ __all__ = [
     "UnsupportedInputError",
     "ModelInterfaceError",
     "ArgumentError",
+    "MissingFileError",
     "ExplanationFormatError",
     "ExplanationVersionError",
     "UnsafeArtifactError",
@@ -60,6 +61,10 @@ class ModelInterfaceError(PellucidError, TypeError):
 
 class ArgumentError(PellucidError, ValueError):
     """An argument has a value outside what the function accepts."""
+
+
+class MissingFileError(ArgumentError, FileNotFoundError):
+    """A path given to pellucid names no file (still a ``FileNotFoundError`` for code that caught that)."""
 
 
 class ExplanationFormatError(PellucidError, ValueError):
