@@ -28,6 +28,7 @@ __all__ = [
     "TransformationError",
     "MissingDependencyError",
     "ServiceError",
+    "ServiceTimeoutError",
     "StoreError",
     "StoreIntegrityError",
     "StoreNotFoundError",
@@ -89,6 +90,10 @@ class MissingDependencyError(PellucidError, ImportError):
 
 class ServiceError(PellucidError):
     """A remote service (tracking server, scheduler) could not be reached or answered an error."""
+
+
+class ServiceTimeoutError(ServiceError, TimeoutError):
+    """A remote service did not answer within the time pellucid allows a call."""
 
 
 class StoreError(PellucidError):
