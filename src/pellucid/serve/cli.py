@@ -16,6 +16,8 @@ from typing import Any
 from pellucid.errors import ArgumentError, PellucidError, require
 from pellucid.serve.service import DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_ROWS
 
+DEFAULT_READ_TIMEOUT = 30.0  # the same as pellucid.serve.app's, which imports FastAPI
+
 __all__ = ["add_parser", "run", "main", "environment_for_workers"]
 
 logger = logging.getLogger(__name__)
@@ -38,6 +40,9 @@ def _configure(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     parser.add_argument("--max-rows", type=int, default=DEFAULT_MAX_ROWS, help="rows accepted per request")
     parser.add_argument("--max-body-bytes", type=int, default=DEFAULT_MAX_BODY_BYTES,
                         help="largest request body accepted, in bytes")
+    parser.add_argument("--read-timeout", type=float, default=DEFAULT_READ_TIMEOUT,
+                        help="seconds a client has to send a request's body after its headers (default 30); "
+                             "slower requests get 408 and their connection is closed")
     parser.add_argument("--allow-pickle", action="store_true",
                         help="accept a pickled model (runs code from the file: only for files you trust)")
     parser.add_argument("--signing-key-env", metavar="VAR",
@@ -88,7 +93,7 @@ def run(args: argparse.Namespace) -> int:
     if api_key is None and args.host not in _LOOPBACK:
         logger.warning("serving on %s without an API key: anyone who can reach it can score", args.host)
     options = {"max_rows": args.max_rows, "max_body_bytes": args.max_body_bytes, "allow_pickle": args.allow_pickle,
-               "require_signature": args.require_signature}
+               "require_signature": args.require_signature, "read_timeout": args.read_timeout}
     # Built here even with several workers: a refused artifact stops the command before anything listens.
     app = create_app(args.scoring_explainer, args.model, api_key=api_key, signing_key=signing_key, **options)
     if args.workers == 1:
@@ -103,12 +108,15 @@ def run(args: argparse.Namespace) -> int:
 
 def environment_for_workers(folder: str, model: str | None, api_key: str | None, signing_key: str | None, *,
                             max_rows: int, max_body_bytes: int, allow_pickle: bool,
-                            require_signature: bool = False) -> dict[str, str]:
+                            require_signature: bool = False,
+                            read_timeout: float = DEFAULT_READ_TIMEOUT) -> dict[str, str]:
     """The variables :func:`pellucid.serve.app.create_app_from_env` reads, for worker processes."""
     environment = {"PELLUCID_SCORING_EXPLAINER": str(folder), "PELLUCID_MAX_ROWS": str(max_rows),
                    "PELLUCID_MAX_BODY_BYTES": str(max_body_bytes), "PELLUCID_ALLOW_PICKLE": "1" if allow_pickle else "0"}
     if require_signature:
         environment["PELLUCID_REQUIRE_SIGNATURE"] = "1"
+    if read_timeout != DEFAULT_READ_TIMEOUT:
+        environment["PELLUCID_READ_TIMEOUT"] = repr(float(read_timeout))
     for name, value in (("PELLUCID_MODEL", model), ("PELLUCID_API_KEY", api_key), ("PELLUCID_SIGNING_KEY", signing_key)):
         if value:
             environment[name] = str(value)

@@ -155,8 +155,10 @@ class ScoringService:
         """
         prepared = self.rows(request)
         explanation = self.scoring_explainer.explain_local(prepared, get_raw=request.get_raw)
+        predictions = self.predict(prepared)
+        _check_finite(explanation.local_values, predictions)
         answer: dict[str, Any] = {
-            "predictions": self.predict(prepared).tolist(),
+            "predictions": predictions.tolist(),
             "local_importance_values": explanation.local_importance_values,
             "expected_values": explanation.expected_values.tolist(),
             "features": explanation.features,
@@ -208,6 +210,21 @@ class ScoringService:
             "max_body_bytes": self.max_body_bytes,
             "versions": versions,
         }
+
+
+def _check_finite(local_values: np.ndarray, predictions: np.ndarray) -> None:
+    """DataValueError when finite but huge cells (e.g. 1e308) overflowed the values or predictions to inf/NaN,
+    which JSON cannot carry: the client's rows are out of range, not the service broken."""
+    bad = ~np.isfinite(local_values).reshape(len(local_values), -1).all(axis=1)
+    if predictions.dtype.kind in "fc":
+        bad |= ~np.isfinite(predictions.reshape(len(predictions), -1)).all(axis=1)
+    if bad.any():
+        rows = np.flatnonzero(bad)
+        shown = ", ".join(str(i) for i in rows[:10]) + (" ..." if len(rows) > 10 else "")
+        raise DataValueError(
+            f"expected cells small enough for finite values and predictions; rows {shown} overflowed to inf or NaN "
+            "(their magnitudes are out of the model's range). Send values in the range the model was trained on"
+        )
 
 
 def _load_verified(folder: str | Path, allow_pickle: bool, signing_key: str | bytes | None,
