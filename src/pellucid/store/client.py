@@ -282,7 +282,7 @@ class ExplanationClient:
                 # The tags commit the upload: listing only sees explanations whose tags were written.
                 self._call(action, lambda: self._client.log_batch(self.run_id, tags=tags), deadline)
             except BaseException:
-                self._remove_partial_upload(artifact_path)
+                self._remove_partial_upload(artifact_path, deadline)
                 raise
         logger.info(
             "uploaded explanation %s (%s, top_k=%s) to run %s at %s",
@@ -306,9 +306,7 @@ class ExplanationClient:
             ``num_examples``, ``num_features``, ``num_classes``, ``pellucid_version``, ``checksum``,
             ``source_explanation_id``, ``init_dataset_id``, ``model_id`` and ``run_id``.
         """
-        tags = run_tags(self._call(f"listing explanations of run {self.run_id!r}",
-                                   lambda: self._client.get_run(self.run_id)))
-        records = _parse_records(tags, self.run_id)
+        records = self._records(Deadline(self.timeout))
         if comment is not None:
             records = [record for record in records if record["comment"] == comment]
         return records
@@ -336,7 +334,8 @@ class ExplanationClient:
             A stored file is corrupted, truncated or missing; nothing is loaded.
         """
         k = check_top_k(top_k)
-        records = self.list_model_explanations()
+        deadline = Deadline(self.timeout)  # one budget for the lookup and the files
+        records = self._records(deadline)
         if not records:
             raise StoreNotFoundError(
                 f"expected explanations on run {self.run_id!r}; found none (upload one with upload_model_explanation)"
@@ -355,7 +354,8 @@ class ExplanationClient:
         label = f"{record['id']} on run {self.run_id!r}"
         with tempfile.TemporaryDirectory(prefix="pellucid-download-") as tmp:
             with quiet_downloads():
-                local = self._call(f"downloading explanation {label}", lambda: self._download(record["id"], tmp))
+                local = self._call(f"downloading explanation {label}", lambda: self._download(record["id"], tmp),
+                                   deadline)
             explanation, manifest = read_bundle(Path(local), record["checksum"], label=label)
         if manifest.get("id") != record["id"] or explanation.id != record["id"]:
             raise StoreIntegrityError(
@@ -365,14 +365,20 @@ class ExplanationClient:
         return trim_top_k(explanation, k) if k is not None else explanation
 
     # ------------------------------------------------------------------ helpers
+    def _records(self, deadline: Deadline) -> list[dict[str, Any]]:
+        tags = run_tags(self._call(f"listing explanations of run {self.run_id!r}",
+                                   lambda: self._client.get_run(self.run_id), deadline))
+        return _parse_records(tags, self.run_id)
+
     @property
     def run(self) -> Any:
         """The MLflow run (fetched now)."""
         return self._call(f"reading run {self.run_id!r}", lambda: self._client.get_run(self.run_id))
 
-    def _remove_partial_upload(self, artifact_path: str) -> None:
-        """Best effort, bounded: delete the files of an upload whose tags were not written (it is invisible to
-        listing either way; this keeps the run's artifacts free of it when the store can still be reached)."""
+    def _remove_partial_upload(self, artifact_path: str, deadline: Deadline) -> None:
+        """Best effort, within the upload's own deadline: delete the files of an upload whose tags were not
+        written (it is invisible to listing either way; this keeps the run's artifacts free of it when the store
+        can still be reached)."""
         def delete() -> None:
             from mlflow.store.artifact.artifact_repository_registry import get_artifact_repository
 
@@ -381,7 +387,7 @@ class ExplanationClient:
                 artifact_path)
 
         try:
-            self._call(f"removing the partial upload {artifact_path}", delete, Deadline(min(self.timeout, 5.0)))
+            self._call(f"removing the partial upload {artifact_path}", delete, deadline)
         except Exception as exc:  # the store that failed the upload may fail this too
             logger.warning("could not remove the partial upload %s of run %s (%s); it is not listed, but its files "
                            "remain in the artifact store", artifact_path, self.run_id, exc)
