@@ -42,6 +42,10 @@ def test_stalled_body_is_cut_off_and_the_service_keeps_serving(tmp_path, start_s
         sock.sendall(b"POST /score HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n"
                      b"Content-Length: 1000\r\n\r\n" + partial_body)
         stalled.append(sock)
+    half_headers = socket.create_connection(("127.0.0.1", server.port), timeout=60)
+    half_headers.sendall(b"POST /score HTTP/1.1\r\nHost: test\r\nContent-Ty")
+    assert _read_until_closed(half_headers) == b""  # closed without an answer: there is no request to answer
+    half_headers.close()
     for sock in stalled:
         answer = _read_until_closed(sock)
         sock.close()

@@ -7,6 +7,7 @@ module also runs alone: ``python -m pellucid.serve.cli --scoring-explainer DIR``
 from __future__ import annotations
 
 import argparse
+import functools
 import logging
 import os
 import sys
@@ -41,8 +42,8 @@ def _configure(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     parser.add_argument("--max-body-bytes", type=int, default=DEFAULT_MAX_BODY_BYTES,
                         help="largest request body accepted, in bytes")
     parser.add_argument("--read-timeout", type=float, default=DEFAULT_READ_TIMEOUT,
-                        help="seconds a client has to send a request's body after its headers (default 30); "
-                             "slower requests get 408 and their connection is closed")
+                        help="seconds a client has to send a request's headers, and then its body (default 30); "
+                             "a stalled body gets 408, stalled headers a closed connection")
     parser.add_argument("--allow-pickle", action="store_true",
                         help="accept a pickled model (runs code from the file: only for files you trust)")
     parser.add_argument("--signing-key-env", metavar="VAR",
@@ -96,13 +97,17 @@ def run(args: argparse.Namespace) -> int:
                "require_signature": args.require_signature, "read_timeout": args.read_timeout}
     # Built here even with several workers: a refused artifact stops the command before anything listens.
     app = create_app(args.scoring_explainer, args.model, api_key=api_key, signing_key=signing_key, **options)
+    from pellucid.serve._protocol import HeaderTimeoutProtocol
+
+    # the same bound for the headers (here) as for the body (in the app)
+    http = functools.partial(HeaderTimeoutProtocol, header_timeout=args.read_timeout)
     if args.workers == 1:
-        uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
+        uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, http=http)
         return 0
     # Worker processes build their own app from the environment (uvicorn needs an import string for them).
     os.environ.update(environment_for_workers(args.scoring_explainer, args.model, api_key, signing_key, **options))
     uvicorn.run(APP_FACTORY, factory=True, host=args.host, port=args.port, workers=args.workers,
-                log_level=args.log_level)
+                log_level=args.log_level, http=http)
     return 0
 
 
