@@ -16,7 +16,14 @@ from pathlib import Path
 from typing import Any
 
 from pellucid._version import __version__
-from pellucid.errors import ArgumentError, PellucidError
+from pellucid.errors import (
+    ArgumentError,
+    EmptyDataError,
+    MissingDependencyError,
+    MissingFileError,
+    PellucidError,
+    UnsupportedInputError,
+)
 
 __all__ = ["main", "build_parser", "load_model", "load_table"]
 
@@ -43,13 +50,38 @@ def load_table(path: str | Path) -> Any:
     import pandas as pd
 
     path = Path(path)
-    if not path.exists():
-        raise ArgumentError(f"expected an existing CSV or Parquet file; found no file at {path}")
-    if path.suffix.lower() in (".parquet", ".pq"):
-        return pd.read_parquet(path)
-    if path.suffix.lower() in (".csv", ".txt", ".tsv"):
-        return pd.read_csv(path, sep="\t" if path.suffix.lower() == ".tsv" else ",")
-    raise ArgumentError(f"expected a .csv, .tsv or .parquet file; found {path.name}")
+    if not path.is_file():
+        found = "a folder" if path.is_dir() else "no file"
+        raise MissingFileError(f"expected an existing CSV or Parquet file; found {found} at {path}")
+    suffix = path.suffix.lower()
+    if suffix in (".parquet", ".pq"):
+        what, read = "a Parquet file", lambda: pd.read_parquet(path)
+    elif suffix in (".csv", ".txt", ".tsv"):
+        what, read = "a CSV file", lambda: pd.read_csv(path, sep="\t" if suffix == ".tsv" else ",")
+    else:
+        raise ArgumentError(f"expected a .csv, .tsv or .parquet file; found {path.name}")
+    if path.stat().st_size == 0:
+        raise EmptyDataError(f"expected {what} with a header and rows; found an empty file at {path}")
+    try:
+        frame = read()
+    except ImportError as exc:
+        raise MissingDependencyError(f"reading {path.name} needs pyarrow ({exc}); pip install pyarrow") from exc
+    except Exception as exc:  # pandas/pyarrow raise ParserError, ArrowInvalid, UnicodeDecodeError, OSError ...
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
+        raise UnsupportedInputError(f"expected {what} at {path}; it cannot be read ({type(exc).__name__}: {first})") from exc
+    if frame.shape[0] == 0 or frame.shape[1] == 0:
+        raise EmptyDataError(f"expected {what} with at least one row and one column; {path} has shape {frame.shape}")
+    return frame
+
+
+def check_output_path(path: str | Path, option: str = "--out") -> Path:
+    """An output file path whose folder exists (checked before any work is done)."""
+    path = Path(path)
+    if path.is_dir():
+        raise ArgumentError(f"{option} must name a file; found a folder at {path}")
+    if not path.parent.is_dir():
+        raise MissingFileError(f"{option} must be in an existing folder; found no folder {path.parent} for {path}")
+    return path
 
 
 def load_model(path: str | Path, *, allow_pickle: bool = False) -> Any:
@@ -76,6 +108,9 @@ def _make_explainer(method: str, model: Any, background: Any, options: dict) -> 
 def _run_explain(args: argparse.Namespace) -> int:
     if args.method == "pfi" and args.target is None:
         raise ArgumentError("--method pfi needs the true labels: pass --target COLUMN")
+    if args.top_k < 1:
+        raise ArgumentError(f"--top-k must be a positive integer; found {args.top_k}")
+    check_output_path(args.out)
     data = load_table(args.data)
     labels = None
     if args.target is not None:
@@ -153,8 +188,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.handler(args) or 0)
     except PellucidError as exc:
-        print(f"error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        print(f"error: {type(exc).__name__}: {one_line(exc)}", file=sys.stderr)
         return 2
+
+
+def one_line(error: BaseException) -> str:
+    """An error's message on one line (library messages may span several)."""
+    return " ".join(str(error).split())
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -183,6 +183,8 @@ def as_dataset(data: Any, features: list[str] | None = None, *, name: str = "dat
             w = np.asarray(weights, dtype=np.float64)
             dataset.weights = w / w.sum()
     elif isinstance(data, (np.ndarray, list, tuple)):
+        if isinstance(data, (list, tuple)):
+            _check_rectangular(data, name)
         array = np.asarray(data)
         dataset = Dataset(values=_as_2d(_numeric_or_object(array, name), name), feature_names=[])
         dataset.feature_names = default_feature_names(dataset.n_features)
@@ -221,6 +223,24 @@ def _from_frame(frame: pd.DataFrame) -> Dataset:
         columns=list(frame.columns),
         dtypes=dict(frame.dtypes),
     )
+
+
+def _check_rectangular(rows: list | tuple, name: str) -> None:
+    """DataShapeError for a ragged list of rows (numpy would raise a bare ValueError or build object rows)."""
+    lengths = [len(row) if isinstance(row, (list, tuple, np.ndarray)) else None for row in rows]
+    if all(length is None for length in lengths):
+        return  # one row of scalars
+    if any(length is None for length in lengths) or len(set(lengths)) > 1:
+        first = lengths[0]
+        bad = next(i for i, length in enumerate(lengths) if length != first)
+        raise DataShapeError(
+            f"{name} must be rows of equal length; row 0 holds {_row_size(first)} but row {bad} holds "
+            f"{_row_size(lengths[bad])}"
+        )
+
+
+def _row_size(length: int | None) -> str:
+    return "a single value" if length is None else f"{length} value" + "s" * (length != 1)
 
 
 def _numeric_or_object(array: np.ndarray, name: str) -> np.ndarray:

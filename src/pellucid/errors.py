@@ -23,12 +23,14 @@ __all__ = [
     "ProbabilitiesRequiredError",
     "ArgumentError",
     "MissingArgumentError",
+    "MissingFileError",
     "ExplanationFormatError",
     "ExplanationVersionError",
     "UnsafeArtifactError",
     "TransformationError",
     "MissingDependencyError",
     "ServiceError",
+    "ServiceTimeoutError",
     "StoreError",
     "StoreIntegrityError",
     "StoreNotFoundError",
@@ -73,6 +75,8 @@ class ArgumentError(PellucidError, ValueError):
 
 class MissingArgumentError(ArgumentError, TypeError):
     """A required argument is missing (also a ``TypeError``, as a missing positional argument is in Python)."""
+class MissingFileError(ArgumentError, FileNotFoundError):
+    """A path given to pellucid names no file (still a ``FileNotFoundError`` for code that caught that)."""
 
 
 class ExplanationFormatError(PellucidError, ValueError):
@@ -97,6 +101,10 @@ class MissingDependencyError(PellucidError, ImportError):
 
 class ServiceError(PellucidError):
     """A remote service (tracking server, scheduler) could not be reached or answered an error."""
+
+
+class ServiceTimeoutError(ServiceError, TimeoutError):
+    """A remote service did not answer within the time pellucid allows a call."""
 
 
 class StoreError(PellucidError):

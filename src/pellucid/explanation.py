@@ -36,7 +36,13 @@ from typing import Any
 import numpy as np
 
 from pellucid._version import __version__
-from pellucid.errors import ArgumentError, DataShapeError, ExplanationFormatError, ExplanationVersionError
+from pellucid.errors import (
+    ArgumentError,
+    DataShapeError,
+    ExplanationFormatError,
+    ExplanationVersionError,
+    MissingFileError,
+)
 
 __all__ = ["Explanation", "FORMAT_VERSION", "CLASSIFICATION", "REGRESSION"]
 
@@ -652,7 +658,7 @@ class Explanation:
                 + (f"format {document.get('format')!r}" if isinstance(document, dict) else type(document).__name__)
             )
         version = document.get("format_version")
-        if not isinstance(version, int) or version < 1:
+        if isinstance(version, bool) or not isinstance(version, int) or version < 1:
             raise ExplanationFormatError(f"expected an integer format_version >= 1; found {version!r}")
         if version > FORMAT_VERSION:
             raise ExplanationVersionError(
@@ -689,6 +695,8 @@ class Explanation:
             document = json.loads(text)
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise ExplanationFormatError(f"expected explanation JSON; the text does not parse: {exc}") from exc
+        except RecursionError as exc:
+            raise ExplanationFormatError(_TOO_DEEP.format(where="the text")) from exc
         return cls.from_dict(document)
 
     def save(self, path: str | Path, *, large_arrays: str = "auto") -> Path:
@@ -722,17 +730,38 @@ class Explanation:
 
     @classmethod
     def load(cls, path: str | Path) -> Explanation:
-        """Read an explanation written by :meth:`save`. Never unpickles anything."""
+        """Read an explanation written by :meth:`save`. Never unpickles anything.
+
+        Raises
+        ------
+        MissingFileError
+            No file at ``path`` (also a ``FileNotFoundError``).
+        ArgumentError
+            ``path`` is not a str or Path, or names a folder.
+        ExplanationFormatError
+            The file is not a pellucid explanation: not JSON, nested too deep, a bad ``npz_file`` or field.
+        """
+        if not isinstance(path, (str, Path)):
+            raise ArgumentError(f"expected the path of a saved explanation (str or Path); found {type(path).__name__}")
         path = Path(path)
+        if path.is_dir():
+            raise ArgumentError(f"expected an explanation file written by Explanation.save; found a folder at {path}")
+        if not path.exists():
+            raise MissingFileError(f"expected an explanation file written by Explanation.save; found nothing at {path}")
         try:
             document = json.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise ExplanationFormatError(f"expected explanation JSON in {path}; it does not parse: {exc}") from exc
+        except RecursionError as exc:
+            raise ExplanationFormatError(_TOO_DEEP.format(where=str(path))) from exc
         arrays = None
-        if isinstance(document, dict) and document.get("npz_file"):
-            npz_path = path.with_name(Path(document["npz_file"]).name)
+        if isinstance(document, dict) and document.get("npz_file") is not None:
+            npz_file = document["npz_file"]
+            if not isinstance(npz_file, str) or not npz_file:
+                raise ExplanationFormatError(
+                    f"expected npz_file in {path} to name the .npz file beside it; found {npz_file!r}"
+                )
+            npz_path = path.with_name(Path(npz_file).name)
             try:
                 with np.load(npz_path, allow_pickle=False) as npz:
                     arrays = {name: npz[name] for name in npz.files}
@@ -831,6 +860,7 @@ def _same_cell(x: Any, y: Any) -> bool:
 
 
 _NON_FINITE = {"NaN": np.nan, "Infinity": np.inf, "-Infinity": -np.inf}
+_TOO_DEEP = "expected explanation JSON; {where} is nested too deeply to be one (a saved explanation is shallow)"
 
 
 def _encode_array(array: np.ndarray) -> dict[str, Any]:
@@ -882,8 +912,20 @@ def _decode_field(name: str, encoded: Any, arrays: Any) -> np.ndarray | None:
         )
     if encoded.get("dtype") == "object":
         return np.array([_decode_cell(c) for c in data], dtype=object).reshape(shape)
+    bad = next((i for i, v in enumerate(data) if not _is_number_cell(v)), None)
+    if bad is not None:
+        raise ExplanationFormatError(
+            f"field {name!r} must hold numbers (or \"NaN\", \"Infinity\", \"-Infinity\"); found {data[bad]!r} at "
+            f"position {bad}"
+        )
     values = [(_NON_FINITE[v] if isinstance(v, str) else v) for v in data]
     return np.asarray(values, dtype=np.float64).reshape(shape)
+
+
+def _is_number_cell(value: Any) -> bool:
+    if isinstance(value, str):
+        return value in _NON_FINITE
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def _array_digest(array: np.ndarray) -> str:

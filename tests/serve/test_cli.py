@@ -40,3 +40,39 @@ def test_worker_environment():
                                               allow_pickle=False)
     assert environment == {"PELLUCID_SCORING_EXPLAINER": "d", "PELLUCID_MAX_ROWS": "5",
                            "PELLUCID_MAX_BODY_BYTES": "100", "PELLUCID_ALLOW_PICKLE": "0", "PELLUCID_API_KEY": "k" * 20}
+
+
+def test_signature_flags(tmp_path, monkeypatch, caplog):
+    import logging
+
+    import numpy as np
+    import uvicorn
+    from sklearn.linear_model import Ridge
+
+    from pellucid.explainers.linear import LinearExplainer
+
+    X = np.random.default_rng(0).normal(size=(40, 3))
+    scoring = LinearExplainer(Ridge().fit(X, X @ [1.0, 2.0, 3.0]), X).create_scoring_explainer()
+    key = "a-long-enough-signing-key"
+    signed = scoring.save(tmp_path / "signed", signing_key=key)
+    unsigned = scoring.save(tmp_path / "unsigned")
+    served = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **options: served.append((app, options)))
+    monkeypatch.delenv("PELLUCID_SIGNING_KEY", raising=False)
+    with pytest.raises(UnsafeArtifactError, match="it is signed"):
+        cli.run(_parse("--scoring-explainer", str(signed)))
+    with pytest.raises(UnsafeArtifactError, match="no signing key is configured"):
+        cli.run(_parse("--scoring-explainer", str(unsigned), "--require-signature"))
+    with caplog.at_level(logging.WARNING):
+        assert cli.run(_parse("--scoring-explainer", str(unsigned))) == 0
+    assert any("UNSIGNED ARTIFACT" in record.getMessage() for record in caplog.records)
+    monkeypatch.setenv("PELLUCID_SIGNING_KEY", key)  # the default variable, verified without any flag
+    assert cli.run(_parse("--scoring-explainer", str(signed), "--require-signature")) == 0
+    assert served[-1][0].state.service.scoring_explainer.signature_verified
+    with pytest.raises(UnsafeArtifactError, match="no hmac-sha256 signature"):
+        cli.run(_parse("--scoring-explainer", str(unsigned)))
+    monkeypatch.setenv("OTHER_KEY", "another-long-signing-key")
+    with pytest.raises(UnsafeArtifactError, match="signature does not match"):
+        cli.run(_parse("--scoring-explainer", str(signed), "--signing-key-env", "OTHER_KEY"))
+    assert cli.environment_for_workers("d", None, None, key, max_rows=5, max_body_bytes=9, allow_pickle=False,
+                                       require_signature=True)["PELLUCID_REQUIRE_SIGNATURE"] == "1"

@@ -37,11 +37,9 @@ def _stop(process: subprocess.Popen) -> None:
         pass
 
 
-@pytest.fixture(scope="session")
-def mlflow_server(tmp_path_factory: pytest.TempPathFactory):
-    """A real ``mlflow server`` on 127.0.0.1 (SQLite backend, proxied local artifacts), stopped at the end."""
-    root = tmp_path_factory.mktemp("mlflow_server")
-    port = free_port()
+def start_mlflow_server(root: Path, port: int) -> tuple[subprocess.Popen, str]:
+    """Start ``mlflow server`` (SQLite backend in ``root/db``, proxied artifacts in ``root/art``) on ``port`` and
+    wait for /health; returns the process (leader of its own process group) and the URI."""
     env = {**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}  # no GenAI job workers: a lean server
     env.pop("MLFLOW_TRACKING_URI", None)
     command = [
@@ -51,24 +49,39 @@ def mlflow_server(tmp_path_factory: pytest.TempPathFactory):
         "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
     ]
     log_path = root / "server.log"
-    with open(log_path, "wb") as log:
+    with open(log_path, "ab") as log:
         process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=root, env=env,
                                    start_new_session=True)
     uri = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + SERVER_START_TIMEOUT
+    while True:
+        if process.poll() is not None:
+            pytest.fail(f"mlflow server exited with {process.returncode}:\n{log_path.read_text()[-3000:]}")
+        try:
+            with urllib.request.urlopen(f"{uri}/health", timeout=2) as response:
+                if response.status == 200:
+                    return process, uri
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            _stop(process)
+            pytest.fail(f"mlflow server not healthy after {SERVER_START_TIMEOUT} s:\n{log_path.read_text()[-3000:]}")
+        time.sleep(0.25)
+
+
+@pytest.fixture(autouse=True)
+def _roomy_store_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Store calls are bounded (15 s by default); the suite's machine may be busy, so the tests allow more unless
+    they set a timeout themselves."""
+    monkeypatch.setenv("PELLUCID_STORE_TIMEOUT", "120")
+
+
+@pytest.fixture(scope="session")
+def mlflow_server(tmp_path_factory: pytest.TempPathFactory):
+    """A real ``mlflow server`` on 127.0.0.1 (SQLite backend, proxied local artifacts), stopped at the end."""
+    root = tmp_path_factory.mktemp("mlflow_server")
+    process, uri = start_mlflow_server(root, free_port())
     try:
-        deadline = time.monotonic() + SERVER_START_TIMEOUT
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"mlflow server exited with {process.returncode}:\n{log_path.read_text()[-3000:]}")
-            try:
-                with urllib.request.urlopen(f"{uri}/health", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"mlflow server not healthy after {SERVER_START_TIMEOUT} s:\n{log_path.read_text()[-3000:]}")
-            time.sleep(0.25)
         yield Store("server", uri, root / "art")
     finally:
         _stop(process)

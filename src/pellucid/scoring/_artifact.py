@@ -9,9 +9,14 @@
         transformations.skops  (optional) the fitted raw -> engineered transformations (skops, or pickle when allowed)
 
 Every check happens before anything is deserialised: the manifest parses, names the known format and a
-version this pellucid reads, its own digest matches (an edited manifest is refused), an optional HMAC signature
-matches the user's key, every listed file exists inside the folder with the recorded size and SHA-256, and no
+version this pellucid reads, its own digest matches (an edited manifest is refused), the HMAC signature
+matches the caller's key, every listed file exists inside the folder with the recorded size and SHA-256, and no
 file needs pickle unless the caller allows it. A failure raises :class:`~pellucid.errors.UnsafeArtifactError`.
+
+The digest only catches accidents (a truncated copy, a flipped bit): anyone who can edit the folder can
+recompute it. The signature (HMAC-SHA256 over the manifest, which holds every file's SHA-256) is what
+authenticates an artifact, and only for a loader that holds the key. So a signed artifact never loads
+unverified: without the key, or with a wrong one, it is refused; with a key, an unsigned artifact is refused.
 """
 
 from __future__ import annotations
@@ -90,12 +95,15 @@ class Manifest:
         The artifact folder.
     files : dict of str to ArtifactFile
         The listed files by role.
+    signed : bool
+        Whether the manifest's signature was verified with the caller's key (False: an unsigned artifact).
     """
 
     kind: str
     document: dict[str, Any]
     folder: Path
     files: dict[str, ArtifactFile]
+    signed: bool = False
 
     def path_of(self, role: str) -> Path | None:
         """Path of the file with ``role``, or None when the artifact has none."""
@@ -250,7 +258,7 @@ def read_manifest(
     allow_pickle : bool
         Accept an artifact whose model is a pickle (it runs code when loaded: only for files you trust).
     signing_key : str or bytes, optional
-        Demand a valid HMAC-SHA256 signature made with this key.
+        Demand a valid HMAC-SHA256 signature made with this key. Without it, only an unsigned artifact loads.
 
     Returns
     -------
@@ -259,8 +267,8 @@ def read_manifest(
     Raises
     ------
     UnsafeArtifactError
-        For a missing, foreign, newer, edited or incomplete artifact, a checksum mismatch, a bad signature,
-        or a pickle without ``allow_pickle``.
+        For a missing, foreign, newer, edited or incomplete artifact, a checksum mismatch, a bad or missing
+        signature, a signed artifact read without its key, or a pickle without ``allow_pickle``.
     """
     folder = Path(folder)
     manifest_path = folder / MANIFEST_NAME
@@ -293,24 +301,33 @@ def read_manifest(
         recorded, hashlib.sha256(_canonical(document)).hexdigest()
     ):
         raise _refuse(folder, "the manifest's digest does not match its content: it was edited after saving")
-    _check_signature(folder, document, signing_key)
+    signed = _check_signature(folder, document, signing_key)
     kind = document["kind"]
     if kind not in known_kinds:
         raise _refuse(folder, f"unknown scoring explainer kind {kind!r}; this pellucid knows {list(known_kinds)}")
     files = _verified_files(folder, document, allow_pickle)
-    return Manifest(kind=kind, document=document, folder=folder, files=files)
+    return Manifest(kind=kind, document=document, folder=folder, files=files, signed=signed)
 
 
-def _check_signature(folder: Path, document: dict[str, Any], signing_key: str | bytes | None) -> None:
+def _check_signature(folder: Path, document: dict[str, Any], signing_key: str | bytes | None) -> bool:
+    """True when the signature was verified with the key; False for an unsigned artifact read without a key."""
     key = _signing_key_bytes(signing_key)
     if key is None:
-        return
+        if "signature" in document:
+            # Loading it unverified would make the signature worthless: whoever signed it expects it checked.
+            raise _refuse(
+                folder,
+                "it is signed (its manifest carries a signature) and no signing key was given to verify it; "
+                "pass signing_key= (pellucid serve: --signing-key-env or PELLUCID_SIGNING_KEY)",
+            )
+        return False
     signature = document.get("signature")
     if not isinstance(signature, dict) or signature.get("algorithm") != "hmac-sha256":
         raise _refuse(folder, "a signing key was given but the manifest carries no hmac-sha256 signature")
     expected = hmac.new(key, _canonical(document), hashlib.sha256).hexdigest()
     if not isinstance(signature.get("value"), str) or not hmac.compare_digest(signature["value"], expected):
         raise _refuse(folder, "the manifest's signature does not match the signing key")
+    return True
 
 
 def _verified_files(folder: Path, document: dict[str, Any], allow_pickle: bool) -> dict[str, ArtifactFile]:

@@ -18,7 +18,14 @@ from typing import Any
 
 import numpy as np
 
-from pellucid.errors import ArgumentError, ModelInterfaceError, UnsafeArtifactError, require
+from pellucid.errors import (
+    ArgumentError,
+    ModelInterfaceError,
+    PellucidError,
+    UnsafeArtifactError,
+    UnsupportedInputError,
+    require,
+)
 
 __all__ = ["serialize_model", "deserialize_model", "load_model_file", "model_library", "skops_trusted_types"]
 
@@ -245,6 +252,13 @@ def _load_xgboost(path: Path, estimator: str | None) -> Any:
     return model
 
 
+def _looks_like_pickle(path: Path) -> bool:
+    """True when the file starts like a pickle of protocol 2 or later (what pickle and joblib write)."""
+    with open(path, "rb") as handle:
+        head = handle.read(2)
+    return len(head) == 2 and head[0] == 0x80 and 2 <= head[1] <= 5
+
+
 def load_model_file(path: str | Path, *, allow_pickle: bool = False) -> Any:
     """Load a user's model file for the service: ``.txt`` (LightGBM), ``.json``/``.ubj`` (XGBoost), ``.skops``,
     or ``.pkl``/``.joblib`` only with ``allow_pickle``.
@@ -265,12 +279,26 @@ def load_model_file(path: str | Path, *, allow_pickle: bool = False) -> Any:
     if not path.is_file():
         raise ArgumentError(f"expected a model file; found nothing at {path}")
     suffix = path.suffix.lower()
-    if suffix == ".txt":
-        return deserialize_model(path, "lightgbm_text", {})
-    if suffix in (".json", ".ubj"):
-        return _load_xgboost(path, None)
-    if suffix == ".skops":
-        return deserialize_model(path, "skops", {})
+    readers = {".txt": ("a LightGBM text model", lambda: deserialize_model(path, "lightgbm_text", {})),
+               ".json": ("an XGBoost JSON model", lambda: _load_xgboost(path, None)),
+               ".ubj": ("an XGBoost UBJSON model", lambda: _load_xgboost(path, None)),
+               ".skops": ("a scikit-learn .skops model", lambda: deserialize_model(path, "skops", {}))}
+    if suffix in readers:
+        what, read = readers[suffix]
+        if _looks_like_pickle(path):
+            raise UnsupportedInputError(
+                f"expected {what} in {path.name}; found a pickle. Loading a pickle runs code stored in it: if you "
+                "trust the file, name it .pkl and pass allow_pickle=True (--allow-pickle)"
+            )
+        try:
+            return read()
+        except PellucidError:
+            raise
+        except Exception as exc:  # each library has its own error (LightGBMError, XGBoostError, ...)
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
+            raise UnsupportedInputError(
+                f"expected {what} in {path.name}; it cannot be read ({type(exc).__name__}: {first})"
+            ) from exc
     if suffix in (".pkl", ".pickle", ".joblib"):
         if not allow_pickle:
             raise UnsafeArtifactError(

@@ -101,6 +101,8 @@ class ScoringExplainer:
     #: what explain returns by default: raw features (True, when the explainer had transformations, as in the
     #: SDK) or the explained ones (False)
     default_raw: bool = False
+    #: True when loaded from a signed artifact whose signature was verified with the caller's key
+    signature_verified: bool = False
 
     # ------------------------------------------------------------------ to implement
     def _local(self, values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -406,7 +408,9 @@ class ScoringExplainer:
         allow_pickle : bool, default False
             Accept a model stored as a pickle (it runs code when loaded: only for artifacts you trust).
         signing_key : str or bytes, optional
-            Demand a valid manifest signature made with this key.
+            Demand a valid manifest signature made with this key. A signed artifact never loads without it (nor
+            with a wrong key); without a key only an unsigned artifact loads, whose checksums catch accidents but
+            not deliberate edits (see the threat model in the scoring docs).
         model : torch.nn.Module, optional
             For a deep scoring explainer saved with the weights of a network whose architecture is your own
             class: an instance of it, into which the stored weights are loaded.
@@ -419,7 +423,8 @@ class ScoringExplainer:
         Raises
         ------
         UnsafeArtifactError
-            When the folder fails any check (see :mod:`pellucid.scoring._artifact`); nothing is deserialised then.
+            When the folder fails any check (see :mod:`pellucid.scoring._artifact`), or is signed and no (or the
+            wrong) ``signing_key`` was given; nothing is deserialised then.
         """
         manifest = _artifact.read_manifest(
             path, known_kinds=tuple(KINDS), allow_pickle=allow_pickle, signing_key=signing_key
@@ -431,8 +436,9 @@ class ScoringExplainer:
                 f"{path} holds a {manifest.kind!r} scoring explainer; {cls.__name__}.load expected a {cls.kind!r} one"
             )
         explainer = restore_parts(manifest, target, allow_pickle=allow_pickle, model=model)
-        logger.info("loaded a %s scoring explainer (pellucid %s) from %s", manifest.kind,
-                    manifest.document["pellucid_version"], path)
+        explainer.signature_verified = manifest.signed
+        logger.info("loaded a %s scoring explainer (pellucid %s, %s) from %s", manifest.kind,
+                    manifest.document["pellucid_version"], "signature verified" if manifest.signed else "unsigned", path)
         return explainer
 
     def __repr__(self) -> str:

@@ -14,10 +14,12 @@ Examples
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import json
 import logging
 import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -45,7 +47,10 @@ _BODY_METHODS = ("POST", "PUT", "PATCH")
 _DRAIN_LIMIT_BYTES = 64 * 1024 * 1024
 _ENDPOINTS = "POST /score, GET /health, GET /metadata, GET /docs, GET /openapi.json"
 _STATUS_TYPES = {400: "bad_request", 401: "unauthorized", 404: "not_found", 405: "method_not_allowed",
-                 413: "body_too_large", 415: "unsupported_media_type", 422: "invalid_request"}
+                 408: "request_timeout", 413: "body_too_large", 415: "unsupported_media_type", 422: "invalid_request"}
+#: Seconds a client has to send a request's whole body once its headers arrived (a stalled body is answered 408
+#: and its connection closed, instead of holding a connection forever).
+DEFAULT_READ_TIMEOUT = 30.0
 
 
 def _error_json(status: int, kind: str, message: str) -> Any:
@@ -57,13 +62,16 @@ def _error_json(status: int, kind: str, message: str) -> Any:
 class _RequestGuard:
     """ASGI middleware run before routing: API key, content type and body size, without parsing the body.
 
-    The body is read here, up to ``max_body_bytes``, and handed on whole; a larger one is refused with 413.
+    The body is read here, up to ``max_body_bytes`` and within ``read_timeout`` seconds, and handed on whole; a
+    larger one is refused with 413, a slower one with 408 (and the connection closed).
     """
 
-    def __init__(self, app: Any, *, api_key: str | None, max_body_bytes: int) -> None:
+    def __init__(self, app: Any, *, api_key: str | None, max_body_bytes: int,
+                 read_timeout: float = DEFAULT_READ_TIMEOUT) -> None:
         self.app = app
         self.api_key = api_key.encode("utf-8") if api_key is not None else None
         self.max_body_bytes = max_body_bytes
+        self.read_timeout = read_timeout
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -82,8 +90,13 @@ class _RequestGuard:
             await self.app(scope, receive, send)
             return
         body = bytearray()
+        deadline = time.monotonic() + self.read_timeout
         while True:
-            message = await receive()
+            try:
+                message = await asyncio.wait_for(receive(), max(0.0, deadline - time.monotonic()))
+            except asyncio.TimeoutError:
+                await self._timed_out(len(body), scope, receive, send)
+                return
             if message["type"] == "http.disconnect":
                 return
             body += message.get("body", b"")
@@ -125,15 +138,29 @@ class _RequestGuard:
             f"the body may be at most {self.max_body_bytes} bytes; found {found} bytes. Send fewer rows per request"
         )
 
+    async def _timed_out(self, received: int, scope: dict, receive: Any, send: Any) -> None:
+        logger.info("refused %s %s: the body did not arrive within %g s", scope["method"], scope["path"],
+                    self.read_timeout)
+        response = _error_json(408, "request_timeout", (
+            f"expected the whole request body within {self.read_timeout:g} s of its headers; found {received} bytes "
+            "by then. Send the body at once"
+        ))
+        response.headers["Connection"] = "close"
+        await response(scope, receive, send)
+
     async def _answer(self, refusal: tuple[int, str, str], scope: dict, receive: Any, send: Any, headers: Any) -> None:
         status, kind, message = refusal
         length = headers.get("content-length")
+        drained = True
         if scope["method"] in _BODY_METHODS and (length is None or (length.isdigit() and int(length) <= _DRAIN_LIMIT_BYTES)):
-            await _drain(receive, _DRAIN_LIMIT_BYTES)
+            try:
+                await asyncio.wait_for(_drain(receive, _DRAIN_LIMIT_BYTES), self.read_timeout)
+            except asyncio.TimeoutError:
+                drained = False
         if status in (401, 413):
             logger.info("refused %s %s: %s", scope["method"], scope["path"], kind)
         response = _error_json(status, kind, message)
-        if status == 413:
+        if status == 413 or not drained:
             response.headers["Connection"] = "close"
         await response(scope, receive, send)
 
@@ -171,6 +198,8 @@ def create_app(
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     allow_pickle: bool = False,
     signing_key: str | bytes | None = None,
+    require_signature: bool = False,
+    read_timeout: float = DEFAULT_READ_TIMEOUT,
 ) -> Any:
     """Build the explanation service as a FastAPI app.
 
@@ -190,7 +219,12 @@ def create_app(
     allow_pickle : bool, default False
         Accept a pickled model (only for files you trust).
     signing_key : str or bytes, optional
-        Demand a valid signature on the artifact's manifest.
+        Demand a valid signature on the artifact's manifest (a signed artifact is refused without it).
+    require_signature : bool, default False
+        Refuse an unsigned artifact (then ``signing_key`` is needed). Without it, an unsigned artifact is served
+        with a loud warning in the log.
+    read_timeout : float, default 30
+        Seconds a client has to send a request's body after its headers; slower: 408 and the connection closed.
 
     Returns
     -------
@@ -204,9 +238,12 @@ def create_app(
 
     if api_key is not None and (not isinstance(api_key, str) or not api_key):
         raise ArgumentError("api_key must be a non-empty string or None")
+    if (isinstance(read_timeout, bool) or not isinstance(read_timeout, (int, float)) or not read_timeout > 0
+            or read_timeout == float("inf")):
+        raise ArgumentError(f"read_timeout must be a positive, finite number of seconds; found {read_timeout!r}")
     service = ScoringService(
         scoring_explainer_dir_or_object, model, max_rows=max_rows, max_body_bytes=max_body_bytes,
-        allow_pickle=allow_pickle, signing_key=signing_key,
+        allow_pickle=allow_pickle, signing_key=signing_key, require_signature=require_signature,
     )
     scoring = service.scoring_explainer
     app = fastapi.FastAPI(
@@ -218,7 +255,8 @@ def create_app(
         ),
     )
     app.state.service = service
-    app.add_middleware(_RequestGuard, api_key=api_key, max_body_bytes=service.max_body_bytes)
+    app.add_middleware(_RequestGuard, api_key=api_key, max_body_bytes=service.max_body_bytes,
+                       read_timeout=float(read_timeout))
     # Documents the key in OpenAPI; the guard middleware enforces it before the body is read.
     security = [fastapi.Depends(APIKeyHeader(name=API_KEY_HEADER, auto_error=False))] if api_key else []
     errors = {status: {"model": ErrorResponse} for status in (400, 401, 413, 415, 422)}
@@ -280,8 +318,8 @@ def create_app_from_env() -> Any:
     """App factory for ``uvicorn --factory pellucid.serve.app:create_app_from_env``, configured by environment.
 
     Variables: ``PELLUCID_SCORING_EXPLAINER`` (folder, required), ``PELLUCID_MODEL`` (model file),
-    ``PELLUCID_API_KEY``, ``PELLUCID_SIGNING_KEY``, ``PELLUCID_MAX_ROWS``, ``PELLUCID_MAX_BODY_BYTES``,
-    ``PELLUCID_ALLOW_PICKLE`` ("1").
+    ``PELLUCID_API_KEY``, ``PELLUCID_SIGNING_KEY``, ``PELLUCID_REQUIRE_SIGNATURE`` ("1"), ``PELLUCID_MAX_ROWS``,
+    ``PELLUCID_MAX_BODY_BYTES``, ``PELLUCID_READ_TIMEOUT`` (seconds), ``PELLUCID_ALLOW_PICKLE`` ("1").
     """
     folder = os.environ.get("PELLUCID_SCORING_EXPLAINER")
     if not folder:
@@ -293,11 +331,18 @@ def create_app_from_env() -> Any:
             if not value.isdigit():
                 raise ArgumentError(f"{variable} must be a positive whole number; found {value!r}")
             options[name] = int(value)
+    read_timeout = os.environ.get("PELLUCID_READ_TIMEOUT")
+    if read_timeout:
+        try:
+            options["read_timeout"] = float(read_timeout)
+        except ValueError:
+            raise ArgumentError(f"PELLUCID_READ_TIMEOUT must be a number of seconds; found {read_timeout!r}") from None
     return create_app(
         folder,
         os.environ.get("PELLUCID_MODEL") or None,
         api_key=os.environ.get("PELLUCID_API_KEY") or None,
         allow_pickle=os.environ.get("PELLUCID_ALLOW_PICKLE") == "1",
         signing_key=os.environ.get("PELLUCID_SIGNING_KEY") or None,
+        require_signature=os.environ.get("PELLUCID_REQUIRE_SIGNATURE") == "1",
         **options,
     )

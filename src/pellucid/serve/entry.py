@@ -70,11 +70,14 @@ def init(path: str | Path | None = None, **options: Any) -> None:
         The folder; default from the environment (see the module docstring).
     **options
         Passed to :class:`~pellucid.serve.service.ScoringService` (``model``, ``max_rows``, ``allow_pickle`` ...).
-        ``model`` defaults to ``$PELLUCID_MODEL`` when set.
+        ``model`` defaults to ``$PELLUCID_MODEL``, ``signing_key`` to ``$PELLUCID_SIGNING_KEY`` and
+        ``require_signature`` to ``$PELLUCID_REQUIRE_SIGNATURE == "1"``.
     """
     global _service
     folder = find_scoring_explainer(path)
     options.setdefault("model", os.environ.get("PELLUCID_MODEL") or None)
+    options.setdefault("signing_key", os.environ.get("PELLUCID_SIGNING_KEY") or None)
+    options.setdefault("require_signature", os.environ.get("PELLUCID_REQUIRE_SIGNATURE") == "1")
     _service = ScoringService(folder, **options)
     logger.info("loaded the %s scoring explainer in %s", _service.scoring_explainer.kind, folder)
 

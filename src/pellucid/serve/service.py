@@ -23,6 +23,7 @@ from pellucid.errors import (
     ModelInterfaceError,
     PellucidError,
     TransformationError,
+    UnsafeArtifactError,
 )
 from pellucid.explanation import CLASSIFICATION
 from pellucid.scoring import ScoringExplainer
@@ -80,7 +81,10 @@ class ScoringService:
     allow_pickle : bool, default False
         Accept a pickled model (in the artifact or as ``model``): only for files you trust.
     signing_key : str or bytes, optional
-        Demand a valid signature on the artifact's manifest.
+        Demand a valid signature on the artifact's manifest (a signed artifact is refused without it).
+    require_signature : bool, default False
+        Refuse to serve an unsigned artifact: a folder then needs ``signing_key``. Without it, an unsigned
+        artifact is served with a loud warning at start-up (its checksums do not authenticate it).
     """
 
     def __init__(
@@ -92,12 +96,18 @@ class ScoringService:
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
         allow_pickle: bool = False,
         signing_key: str | bytes | None = None,
+        require_signature: bool = False,
     ) -> None:
         for name, value in (("max_rows", max_rows), ("max_body_bytes", max_body_bytes)):
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
                 raise ArgumentError(f"{name} must be a positive integer; found {value!r}")
         if isinstance(scoring_explainer, (str, Path)):
-            scoring_explainer = ScoringExplainer.load(scoring_explainer, allow_pickle=allow_pickle, signing_key=signing_key)
+            scoring_explainer = _load_verified(scoring_explainer, allow_pickle, signing_key, require_signature)
+        elif require_signature:
+            raise ArgumentError(
+                "require_signature=True checks a saved artifact's signature; expected the folder of a signed "
+                f"scoring explainer, found an in-memory {type(scoring_explainer).__name__}"
+            )
         if not isinstance(scoring_explainer, ScoringExplainer):
             raise ArgumentError(
                 f"expected a ScoringExplainer or the folder it was saved in; found {type(scoring_explainer).__name__}"
@@ -145,8 +155,10 @@ class ScoringService:
         """
         prepared = self.rows(request)
         explanation = self.scoring_explainer.explain_local(prepared, get_raw=request.get_raw)
+        predictions = self.predict(prepared)
+        _check_finite(explanation.local_values, predictions)
         answer: dict[str, Any] = {
-            "predictions": self.predict(prepared).tolist(),
+            "predictions": predictions.tolist(),
             "local_importance_values": explanation.local_importance_values,
             "expected_values": explanation.expected_values_array.tolist(),
             "features": explanation.features,
@@ -198,6 +210,40 @@ class ScoringService:
             "max_body_bytes": self.max_body_bytes,
             "versions": versions,
         }
+
+
+def _check_finite(local_values: np.ndarray, predictions: np.ndarray) -> None:
+    """DataValueError when finite but huge cells (e.g. 1e308) overflowed the values or predictions to inf/NaN,
+    which JSON cannot carry: the client's rows are out of range, not the service broken."""
+    bad = ~np.isfinite(local_values).reshape(len(local_values), -1).all(axis=1)
+    if predictions.dtype.kind in "fc":
+        bad |= ~np.isfinite(predictions.reshape(len(predictions), -1)).all(axis=1)
+    if bad.any():
+        rows = np.flatnonzero(bad)
+        shown = ", ".join(str(i) for i in rows[:10]) + (" ..." if len(rows) > 10 else "")
+        raise DataValueError(
+            f"expected cells small enough for finite values and predictions; rows {shown} overflowed to inf or NaN "
+            "(their magnitudes are out of the model's range). Send values in the range the model was trained on"
+        )
+
+
+def _load_verified(folder: str | Path, allow_pickle: bool, signing_key: str | bytes | None,
+                   require_signature: bool) -> ScoringExplainer:
+    """Load the artifact, verifying its signature when a key is configured; warn loudly when it is unsigned."""
+    if require_signature and signing_key is None:
+        raise UnsafeArtifactError(
+            f"refusing to serve {folder}: a signed artifact is required (require_signature) and no signing key is "
+            "configured; set PELLUCID_SIGNING_KEY or pass --signing-key-env"
+        )
+    scoring = ScoringExplainer.load(folder, allow_pickle=allow_pickle, signing_key=signing_key)
+    if not scoring.signature_verified:
+        logger.warning(
+            "SERVING AN UNSIGNED ARTIFACT from %s: its checksums catch corruption but not deliberate edits, so "
+            "anyone who could write that folder controls what is served (labels, values). Save it with "
+            "signing_key= and serve it with a signing key (or --require-signature to refuse unsigned artifacts)",
+            folder,
+        )
+    return scoring
 
 
 def _model_predictions(model: Any, prepared: PreparedRows, scoring: ScoringExplainer) -> np.ndarray:

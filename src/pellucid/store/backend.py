@@ -10,6 +10,10 @@ For a local ``sqlite:///`` store the user named (argument, ``set_tracking_uri`` 
 that pellucid creates keep their artifacts in ``artifacts/`` beside the database file; in MLflow's default store
 they use MLflow's default artifact location.
 
+Every call to the store is bounded (:func:`bounded_call`): it answers within ``timeout`` seconds in total
+(default 15, or ``PELLUCID_STORE_TIMEOUT``), MLflow's own retries included, or raises
+:class:`~pellucid.errors.ServiceTimeoutError`.
+
 MLflow is imported only here and in :mod:`pellucid.store.client`, through :func:`pellucid.errors.require`.
 """
 
@@ -18,22 +22,126 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
+import math
 import os
 import tempfile
-from collections.abc import Iterator
+import threading
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from pellucid.errors import MissingDependencyError, ServiceError, StoreError, StoreNotFoundError, require
+from pellucid.errors import (
+    ArgumentError,
+    MissingDependencyError,
+    ServiceError,
+    ServiceTimeoutError,
+    StoreError,
+    StoreNotFoundError,
+    require,
+)
 
-__all__ = ["mlflow_module", "resolve_tracking_uri", "sqlite_artifacts", "sqlite_database", "database_lock", "mlflow_errors",
+__all__ = ["DEFAULT_TIMEOUT", "TIMEOUT_VARIABLE", "Deadline", "resolve_timeout", "bounded_call", "mlflow_module",
+           "resolve_tracking_uri", "sqlite_artifacts", "sqlite_database", "database_lock", "mlflow_errors",
            "fail_fast", "quiet_downloads", "scoped_env", "require_database_support"]
 
 logger = logging.getLogger("pellucid.store")
 
 # While probing a server we want an answer in seconds, not MLflow's default of 7 retries with backoff.
 PROBE_ENV = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0", "MLFLOW_HTTP_REQUEST_TIMEOUT": "10"}
+#: Seconds one store call (upload, list, download, lookup) may take in all, MLflow's retries included.
+DEFAULT_TIMEOUT = 15.0
+TIMEOUT_VARIABLE = "PELLUCID_STORE_TIMEOUT"
+# MLflow's defaults (7 retries, backoff factor 2, 120 s per request) add up to ~250 s on a dead server; within a
+# bounded call a request gets two quick retries and no more time than is left.
+_BOUNDED_RETRIES = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2", "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
+                    "MLFLOW_HTTP_REQUEST_BACKOFF_JITTER": "0.2"}
+
+
+def resolve_timeout(timeout: float | None) -> float:
+    """The time budget of one store call: ``timeout``, else ``$PELLUCID_STORE_TIMEOUT``, else 15 seconds.
+
+    Raises
+    ------
+    ArgumentError
+        For a value that is not a positive, finite number of seconds.
+    """
+    source = "timeout"
+    if timeout is None:
+        text = os.environ.get(TIMEOUT_VARIABLE)
+        if not text:
+            return DEFAULT_TIMEOUT
+        source = TIMEOUT_VARIABLE
+        try:
+            timeout = float(text)
+        except ValueError:
+            raise ArgumentError(f"{TIMEOUT_VARIABLE} must be a number of seconds; found {text!r}") from None
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not math.isfinite(timeout) or timeout <= 0:
+        raise ArgumentError(f"{source} must be a positive, finite number of seconds; found {timeout!r}")
+    return float(timeout)
+
+
+class Deadline:
+    """A moment by which a store call, made of one or more MLflow requests, must be done.
+
+    Parameters
+    ----------
+    seconds : float
+        The budget from now.
+    """
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = float(seconds)
+        self._end = time.monotonic() + self.seconds
+
+    def remaining(self) -> float:
+        """Seconds left (0 when past)."""
+        return max(0.0, self._end - time.monotonic())
+
+
+def bounded_call(function: Callable[[], Any], deadline: Deadline, action: str, tracking_uri: str) -> Any:
+    """Run ``function()`` (MLflow requests) and return its result, or raise once ``deadline`` has passed.
+
+    The call runs in a daemon thread with MLflow's retries cut down and its per-request timeout capped at the
+    time left; the caller waits no longer than the deadline. A call still running then is abandoned (its
+    requests fail on their own soon after); callers must not commit anything that depended on it.
+
+    Raises
+    ------
+    ServiceTimeoutError
+        The call did not finish in time.
+    Exception
+        Whatever ``function`` raised (callers translate it with :func:`mlflow_errors`).
+    """
+    remaining = deadline.remaining()
+    if remaining <= 0:
+        raise _timed_out(action, tracking_uri, deadline)
+    outcome: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            outcome["value"] = function()
+        except BaseException as exc:  # handed to the waiting thread
+            outcome["error"] = exc
+
+    settings = {**_BOUNDED_RETRIES, "MLFLOW_HTTP_REQUEST_TIMEOUT": str(max(1, math.ceil(remaining)))}
+    with scoped_env(settings):
+        worker = threading.Thread(target=target, name="pellucid-store-call", daemon=True)
+        worker.start()
+        worker.join(remaining)
+    if worker.is_alive():
+        raise _timed_out(action, tracking_uri, deadline)
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome.get("value")
+
+
+def _timed_out(action: str, tracking_uri: str, deadline: Deadline) -> ServiceTimeoutError:
+    return ServiceTimeoutError(
+        f"{action}: expected the tracking store {describe_uri(tracking_uri)} to answer within {deadline.seconds:g} s; "
+        f"it did not. Check the server, or allow more time with timeout= or {TIMEOUT_VARIABLE}"
+    )
 
 
 def mlflow_module() -> ModuleType:

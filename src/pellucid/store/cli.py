@@ -58,6 +58,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
     for sub in (upload, listing, download):
         sub.add_argument("--tracking-uri", help="MLflow tracking URI (default: MLflow's own, i.e. MLFLOW_TRACKING_URI or MLflow's default store)")
+        sub.add_argument("--timeout", type=float, help="seconds each call to the store may take in all "
+                                                         "(default: PELLUCID_STORE_TIMEOUT, else 15)")
     history.set_defaults(handler=run)
     return history
 
@@ -73,16 +75,21 @@ def run(args: argparse.Namespace) -> int:
             raise ArgumentError(f"expected an explanation JSON file; found no file at {path}")
         explanation = Explanation.load(path)
         if args.run_id:
-            client = ExplanationClient.from_run_id(args.run_id, tracking_uri=args.tracking_uri)
+            client = ExplanationClient.from_run_id(args.run_id, tracking_uri=args.tracking_uri, timeout=args.timeout)
         else:
-            client = ExplanationClient.create_run(args.experiment, run_name=args.run_name, tracking_uri=args.tracking_uri)
+            client = ExplanationClient.create_run(args.experiment, run_name=args.run_name,
+                                                  tracking_uri=args.tracking_uri, timeout=args.timeout)
         explanation_id = client.upload_model_explanation(
             explanation, top_k=args.top_k, comment=args.comment, init_dataset_id=args.init_dataset_id,
             model_id=args.model_id,
         )
         print(json.dumps({"run_id": client.run_id, "explanation_id": explanation_id}))
         return 0
-    client = ExplanationClient.from_run_id(args.run_id, tracking_uri=args.tracking_uri)
+    if command == "download":
+        out = Path(args.out)
+        if out.is_dir() or not out.parent.is_dir():
+            raise ArgumentError(f"--out must name a file in an existing folder; found {out}")
+    client = ExplanationClient.from_run_id(args.run_id, tracking_uri=args.tracking_uri, timeout=args.timeout)
     if command == "list":
         records = client.list_model_explanations(comment=args.comment)
         if args.json:

@@ -42,6 +42,8 @@ from pellucid.errors import (
 from pellucid.explanation import Explanation
 from pellucid.store.artifacts import read_bundle, write_bundle
 from pellucid.store.backend import (
+    Deadline,
+    bounded_call,
     database_lock,
     describe_uri,
     fail_fast,
@@ -49,6 +51,7 @@ from pellucid.store.backend import (
     mlflow_module,
     quiet_downloads,
     require_database_support,
+    resolve_timeout,
     resolve_tracking_uri,
     run_tags,
     sqlite_database,
@@ -62,6 +65,8 @@ logger = logging.getLogger("pellucid.store")
 ARTIFACT_ROOT = "pellucid/explanations"
 TAG_PREFIX = "pellucid.explanation."
 DEFAULT_EXPERIMENT = "pellucid"
+# Seconds allowed to open (and on first use create) a local SQLite store.
+LOCAL_INIT_TIMEOUT = 120.0
 # MLflow caps tag values at 8000 characters; a comment must fit in one.
 MAX_COMMENT = 4000
 _TEXT_FIELDS = ("method", "explainer", "task", "comment", "pellucid_version", "checksum", "upload_time",
@@ -83,20 +88,32 @@ class ExplanationClient:
         The run the explanations belong to.
     tracking_uri : str
         The tracking store: an MLflow server URL, or the embedded local SQLite store.
+    timeout : float, optional
+        Seconds each call (upload, list, download) may take in all, MLflow's retries included; default
+        ``$PELLUCID_STORE_TIMEOUT``, else 15. A call that takes longer raises
+        :class:`~pellucid.errors.ServiceTimeoutError`.
     """
 
-    def __init__(self, mlflow_client: Any, run_id: str, tracking_uri: str) -> None:
+    def __init__(self, mlflow_client: Any, run_id: str, tracking_uri: str, timeout: float | None = None) -> None:
         self._client = mlflow_client
         self.run_id = run_id
         self.tracking_uri = tracking_uri
+        self.timeout = resolve_timeout(timeout)
+
+    def _call(self, action: str, function: Any, deadline: Deadline | None = None) -> Any:
+        """One bounded store call, MLflow's errors translated (see :func:`pellucid.store.backend.bounded_call`)."""
+        with mlflow_errors(action, self.tracking_uri):
+            return bounded_call(function, deadline or Deadline(self.timeout), action, self.tracking_uri)
 
     # ------------------------------------------------------------------ construction
     @classmethod
-    def from_run(cls, run: Any = None, *, tracking_uri: str | None = None) -> ExplanationClient:
+    def from_run(cls, run: Any = None, *, tracking_uri: str | None = None,
+                 timeout: float | None = None) -> ExplanationClient:
         """A client for an MLflow run object, or for the active run when ``run`` is None.
 
         The run is looked up in ``tracking_uri`` when given, else in MLflow's current tracking URI (the
-        store the run was started in), by the same rule as :meth:`from_run_id`.
+        store the run was started in), by the same rule as :meth:`from_run_id`. ``timeout`` bounds each call (see
+        the class).
         """
         mlflow = mlflow_module()
         if run is None:
@@ -111,11 +128,12 @@ class ExplanationClient:
             raise UnsupportedInputError(
                 f"from_run expects an mlflow Run or ActiveRun (with .info.run_id); found {type(run).__name__}"
             )
-        return cls.from_run_id(run_id, tracking_uri=tracking_uri)
+        return cls.from_run_id(run_id, tracking_uri=tracking_uri, timeout=timeout)
 
     @classmethod
     def from_run_id(
-        cls, run_id: str, tracking_uri: str | None = None, experiment_name: str | None = None
+        cls, run_id: str, tracking_uri: str | None = None, experiment_name: str | None = None, *,
+        timeout: float | None = None,
     ) -> ExplanationClient:
         """A client for the run ``run_id``; checks that the run exists (and is in ``experiment_name`` if given).
 
@@ -128,29 +146,33 @@ class ExplanationClient:
             (``mlflow.set_tracking_uri``, ``MLFLOW_TRACKING_URI``, then MLflow's default store).
         experiment_name : str, optional
             When given, the run must belong to this experiment.
+        timeout : float, optional
+            Seconds each call may take in all (default ``$PELLUCID_STORE_TIMEOUT``, else 15).
 
         Raises
         ------
         StoreNotFoundError
             The run (or the experiment) does not exist, or the run is in another experiment.
         ServiceError
-            The tracking server cannot be reached (fails within seconds, without retries).
+            The tracking server cannot be reached (fails within seconds, without retries), or did not answer
+            within ``timeout`` (:class:`~pellucid.errors.ServiceTimeoutError`).
         """
         if not isinstance(run_id, str) or not run_id.strip():
             raise ArgumentError(f"run_id must be a non-empty string; found {run_id!r}")
-        uri, client, _ = _connect(tracking_uri)
-        with fail_fast(), mlflow_errors(f"looking up run {run_id!r}", uri):
-            run = client.get_run(run_id)
+        deadline = Deadline(resolve_timeout(timeout))
+        uri, client, _ = _connect(tracking_uri, deadline)
+        with fail_fast():
+            run = _bounded(f"looking up run {run_id!r}", uri, lambda: client.get_run(run_id), deadline)
         if experiment_name is not None:
-            with mlflow_errors(f"looking up experiment {experiment_name!r}", uri):
-                experiment = client.get_experiment_by_name(experiment_name)
+            experiment = _bounded(f"looking up experiment {experiment_name!r}", uri,
+                                  lambda: client.get_experiment_by_name(experiment_name), deadline)
             if experiment is None or experiment.experiment_id != run.info.experiment_id:
                 where = "does not exist" if experiment is None else f"has id {experiment.experiment_id}"
                 raise StoreNotFoundError(
                     f"expected run {run_id!r} in experiment {experiment_name!r}; the run is in experiment id "
                     f"{run.info.experiment_id} and experiment {experiment_name!r} {where}"
                 )
-        return cls(client, run.info.run_id, uri)
+        return cls(client, run.info.run_id, uri, deadline.seconds)
 
     @classmethod
     def create_run(
@@ -159,26 +181,34 @@ class ExplanationClient:
         *,
         run_name: str | None = None,
         tracking_uri: str | None = None,
+        timeout: float | None = None,
     ) -> ExplanationClient:
         """A client for a new run in ``experiment_name`` (created when missing).
 
         The run is a container for explanations: it is marked FINISHED at once (MLflow accepts artifacts and
-        tags on finished runs), so it never shows as running in the UI.
+        tags on finished runs), so it never shows as running in the UI. ``timeout`` bounds each call (see the
+        class).
         """
         if not isinstance(experiment_name, str) or not experiment_name.strip():
             raise ArgumentError(f"experiment_name must be a non-empty string; found {experiment_name!r}")
-        uri, client, local_artifacts = _connect(tracking_uri)
-        with fail_fast(), mlflow_errors(f"looking up experiment {experiment_name!r}", uri):
-            experiment = client.get_experiment_by_name(experiment_name)
-        with mlflow_errors(f"creating a run in experiment {experiment_name!r}", uri):
+        deadline = Deadline(resolve_timeout(timeout))
+        uri, client, local_artifacts = _connect(tracking_uri, deadline)
+        with fail_fast():
+            experiment = _bounded(f"looking up experiment {experiment_name!r}", uri,
+                                  lambda: client.get_experiment_by_name(experiment_name), deadline)
+
+        def create() -> Any:
             if experiment is None:
                 experiment_id = _create_experiment(client, experiment_name, local_artifacts)
             else:
                 experiment_id = experiment.experiment_id
             run = client.create_run(experiment_id, run_name=run_name, tags={"pellucid.created_by": "pellucid"})
             client.set_terminated(run.info.run_id, "FINISHED")
+            return run
+
+        run = _bounded(f"creating a run in experiment {experiment_name!r}", uri, create, deadline)
         logger.info("created run %s in experiment %r at %s", run.info.run_id, experiment_name, describe_uri(uri))
-        return cls(client, run.info.run_id, uri)
+        return cls(client, run.info.run_id, uri, deadline.seconds)
 
     # ------------------------------------------------------------------ the SDK verbs
     def upload_model_explanation(
@@ -241,17 +271,22 @@ class ExplanationClient:
             "model_id": model_id,
         }
         mlflow = mlflow_module()
+        action = f"uploading explanation {explanation_id} to run {self.run_id!r}"
+        artifact_path = f"{ARTIFACT_ROOT}/{explanation_id}"
         with tempfile.TemporaryDirectory(prefix="pellucid-upload-") as tmp:
             folder = Path(tmp) / explanation_id
             folder.mkdir()
             record["checksum"] = write_bundle(stored, folder, record)
-            tags = _record_tags(record)
-            with mlflow_errors(f"uploading explanation {explanation_id} to run {self.run_id!r}", self.tracking_uri):
-                self._client.log_artifacts(self.run_id, str(folder), artifact_path=f"{ARTIFACT_ROOT}/{explanation_id}")
+            tags = [mlflow.entities.RunTag(key, value) for key, value in _record_tags(record).items()]
+            deadline = Deadline(self.timeout)
+            try:
+                self._call(action, lambda: self._client.log_artifacts(self.run_id, str(folder),
+                                                                      artifact_path=artifact_path), deadline)
                 # The tags commit the upload: listing only sees explanations whose tags were written.
-                self._client.log_batch(
-                    self.run_id, tags=[mlflow.entities.RunTag(key, value) for key, value in tags.items()]
-                )
+                self._call(action, lambda: self._client.log_batch(self.run_id, tags=tags), deadline)
+            except BaseException:
+                self._remove_partial_upload(artifact_path, deadline)
+                raise
         logger.info(
             "uploaded explanation %s (%s, top_k=%s) to run %s at %s",
             explanation_id, stored.method, k, self.run_id, describe_uri(self.tracking_uri),
@@ -274,9 +309,7 @@ class ExplanationClient:
             ``num_examples``, ``num_features``, ``num_classes``, ``pellucid_version``, ``checksum``,
             ``source_explanation_id``, ``init_dataset_id``, ``model_id`` and ``run_id``.
         """
-        with mlflow_errors(f"listing explanations of run {self.run_id!r}", self.tracking_uri):
-            tags = run_tags(self._client.get_run(self.run_id))
-        records = _parse_records(tags, self.run_id)
+        records = self._records(Deadline(self.timeout))
         if comment is not None:
             records = [record for record in records if record["comment"] == comment]
         return records
@@ -304,7 +337,8 @@ class ExplanationClient:
             A stored file is corrupted, truncated or missing; nothing is loaded.
         """
         k = check_top_k(top_k)
-        records = self.list_model_explanations()
+        deadline = Deadline(self.timeout)  # one budget for the lookup and the files
+        records = self._records(deadline)
         if not records:
             raise StoreNotFoundError(
                 f"expected explanations on run {self.run_id!r}; found none (upload one with upload_model_explanation)"
@@ -322,8 +356,9 @@ class ExplanationClient:
             record = matches[0]
         label = f"{record['id']} on run {self.run_id!r}"
         with tempfile.TemporaryDirectory(prefix="pellucid-download-") as tmp:
-            with quiet_downloads(), mlflow_errors(f"downloading explanation {label}", self.tracking_uri):
-                local = self._download(record["id"], tmp)
+            with quiet_downloads():
+                local = self._call(f"downloading explanation {label}", lambda: self._download(record["id"], tmp),
+                                   deadline)
             explanation, manifest = read_bundle(Path(local), record["checksum"], label=label)
         if manifest.get("id") != record["id"] or explanation.id != record["id"]:
             raise StoreIntegrityError(
@@ -333,11 +368,34 @@ class ExplanationClient:
         return trim_top_k(explanation, k) if k is not None else explanation
 
     # ------------------------------------------------------------------ helpers
+    def _records(self, deadline: Deadline) -> list[dict[str, Any]]:
+        tags = run_tags(self._call(f"listing explanations of run {self.run_id!r}",
+                                   lambda: self._client.get_run(self.run_id), deadline))
+        return _parse_records(tags, self.run_id)
+
     @property
     def run(self) -> Any:
         """The MLflow run (fetched now)."""
-        with mlflow_errors(f"reading run {self.run_id!r}", self.tracking_uri):
-            return self._client.get_run(self.run_id)
+        return self._call(f"reading run {self.run_id!r}", lambda: self._client.get_run(self.run_id))
+
+    def _remove_partial_upload(self, artifact_path: str, deadline: Deadline) -> None:
+        """Best effort, within the upload's own deadline: delete the files of an upload whose tags were not
+        written (it is invisible to listing either way; this keeps the run's artifacts free of it when the store
+        can still be reached)."""
+        def delete() -> None:
+            from mlflow.store.artifact.artifact_repository_registry import get_artifact_repository
+
+            run = self._client.get_run(self.run_id)
+            get_artifact_repository(run.info.artifact_uri, tracking_uri=self.tracking_uri).delete_artifacts(
+                artifact_path)
+
+        try:
+            self._call(f"removing the partial upload {artifact_path}", delete, deadline)
+        except Exception as exc:  # the store that failed the upload may fail this too
+            logger.warning("could not remove the partial upload %s of run %s (%s); it is not listed, but its files "
+                           "remain in the artifact store", artifact_path, self.run_id, exc)
+        else:
+            logger.info("removed the partial upload %s of run %s", artifact_path, self.run_id)
 
     def _download(self, explanation_id: str, destination: str) -> str:
         path = f"{ARTIFACT_ROOT}/{explanation_id}"
@@ -354,7 +412,12 @@ class ExplanationClient:
 
 
 # ---------------------------------------------------------------------- module helpers
-def _connect(tracking_uri: str | None) -> tuple[str, Any, Path | None]:
+def _bounded(action: str, uri: str, function: Any, deadline: Deadline) -> Any:
+    with mlflow_errors(action, uri):
+        return bounded_call(function, deadline, action, uri)
+
+
+def _connect(tracking_uri: str | None, deadline: Deadline) -> tuple[str, Any, Path | None]:
     """Resolve the tracking URI and build an MlflowClient; creates a local SQLite store's tables on first use.
 
     Returns the URI, the client and, for a local SQLite store, the artifact folder beside it (else None).
@@ -366,10 +429,14 @@ def _connect(tracking_uri: str | None) -> tuple[str, Any, Path | None]:
     database = sqlite_database(uri)
     if database is not None:
         # First use creates the SQLite schema; several processes starting at once must not race on it.
-        with database_lock(database), mlflow_errors("opening the local tracking store", uri):
+        # Creating a new store runs MLflow's database migrations (~10 s on a busy machine): it may take longer
+        # than a call's budget. A local file store has no server to hang on.
+        first_use = Deadline(max(deadline.remaining(), LOCAL_INIT_TIMEOUT))
+        with database_lock(database):
             if local_artifacts is not None:
                 local_artifacts.mkdir(parents=True, exist_ok=True)
-            client.search_experiments(max_results=1)
+            _bounded("opening the local tracking store", uri, lambda: client.search_experiments(max_results=1),
+                     first_use)
     logger.debug("using the tracking store %s", describe_uri(uri))
     return uri, client, local_artifacts
 
