@@ -20,7 +20,9 @@ __all__ = [
     "EmptyDataError",
     "UnsupportedInputError",
     "ModelInterfaceError",
+    "ModelOutputError",
     "ArgumentError",
+    "ResourceLimitError",
     "ExplanationFormatError",
     "ExplanationVersionError",
     "UnsafeArtifactError",
@@ -58,8 +60,16 @@ class ModelInterfaceError(PellucidError, TypeError):
     """The model cannot be called the way the explainer needs."""
 
 
+class ModelOutputError(PellucidError, ValueError):
+    """The model returned values an explanation cannot be built on (NaN or infinite outputs)."""
+
+
 class ArgumentError(PellucidError, ValueError):
     """An argument has a value outside what the function accepts."""
+
+
+class ResourceLimitError(ArgumentError):
+    """A request would need more memory than the machine has; raised before anything is allocated."""
 
 
 class ExplanationFormatError(PellucidError, ValueError):

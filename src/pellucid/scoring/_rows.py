@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pellucid.data import as_dataset
+from pellucid.data import as_dataset, default_feature_names
 from pellucid.errors import DataShapeError, DataValueError
 
 __all__ = ["RowReader", "preview"]
@@ -134,7 +134,29 @@ class RowReader:
         return [[record[name] for name in self.features] for record in records]
 
     def _align_columns(self, frame: pd.DataFrame) -> pd.DataFrame:
-        columns = [str(c) for c in frame.columns]
-        if columns == self.features or set(columns) != set(self.features) or len(columns) != len(self.features):
+        """The frame's columns in feature order, matched by name; unknown or missing names are refused.
+
+        A frame whose labels are not all strings (``pd.DataFrame(array)``), or an explainer whose features are
+        the made-up ``feature_<i>`` names of unnamed training data, keeps the columns' positional meaning.
+        """
+        if not all(isinstance(c, str) for c in frame.columns) or self.features == default_feature_names(
+            len(self.features)
+        ):
             return frame
-        return frame.set_axis(columns, axis=1)[self.features]
+        columns = list(frame.columns)
+        if columns == self.features:
+            return frame
+        if len(columns) == len(self.features) and set(columns) == set(self.features) and len(set(columns)) == len(
+            columns
+        ):
+            return frame[self.features]
+        known = set(self.features)
+        unknown = [name for name in columns if name not in known]
+        missing = [name for name in self.features if name not in set(columns)]
+        parts = [f"unknown feature names {preview(unknown)}"] if unknown else []
+        parts += [f"missing feature names {preview(missing)}"] if missing else []
+        raise DataShapeError(
+            f"data must have the columns {preview(self.features)} (matched by name, in any order); found "
+            + (" and ".join(parts) or f"duplicated names in {preview(columns)}")
+            + "; rename the columns, or pass a numpy array to match columns by position"
+        )
