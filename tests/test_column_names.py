@@ -164,3 +164,18 @@ def test_cli_explains_a_reordered_csv_by_name(tmp_path, data, capsys):
     X.iloc[:5].rename(columns={"age": "AGE"}).to_csv(bad, index=False)
     assert main(["explain", "--model", str(model_file), "--data", str(bad), "--out", str(tmp_path / "x.json")]) == 2
     assert "DataShapeError" in capsys.readouterr().err
+
+
+def test_lightgbm_sanitised_names_still_match_the_frame(data):
+    X, y = data
+    spaced = X.rename(columns=lambda c: f"the {c}")  # LightGBM stores "the age" as "the_age"
+    booster = lightgbm.LGBMRegressor(n_estimators=30, verbose=-1).fit(spaced, y).booster_
+    assert model_feature_names(booster) == [f"the_{c}" for c in COLUMNS]
+    explainer = TreeExplainer(booster)
+    ordered = explainer.explain_local(spaced.iloc[:10])
+    assert ordered.features == list(spaced.columns)
+    shuffled = explainer.explain_local(spaced[[f"the {c}" for c in SHUFFLED]].iloc[:10])
+    assert shuffled.features == list(spaced.columns)
+    np.testing.assert_allclose(shuffled.local_values, ordered.local_values, rtol=0, atol=1e-12)
+    with pytest.raises(DataShapeError, match="unexpected columns"):
+        explainer.explain_local(X.iloc[:3])

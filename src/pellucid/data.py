@@ -12,6 +12,7 @@ a DataFrame with the original dtypes, a sparse matrix, or an array, as the user'
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -285,9 +286,15 @@ def align_columns(rows: Dataset, names: list[str] | None, *, name: str = "evalua
     names = [str(n) for n in names]
     if given == names:
         return rows
-    if len(given) == len(names) and set(given) == set(names) and len(set(given)) == len(given):
-        position = {column: j for j, column in enumerate(given)}
-        order = np.array([position[column] for column in names])
+    keys, wanted = given, names
+    if set(given) != set(names):  # LightGBM stores "mean radius" as "mean_radius": compare its way too
+        keys, wanted = [_lightgbm_name(c) for c in given], [_lightgbm_name(n) for n in names]
+        if keys == wanted and len(set(keys)) == len(keys):
+            return rows
+    if len(keys) == len(wanted) and set(keys) == set(wanted) and len(set(keys)) == len(keys):
+        position = {column: j for j, column in enumerate(keys)}
+        order = np.array([position[column] for column in wanted])
+        names = [given[j] for j in order]
         feature_names = [rows.feature_names[j] for j in order] if len(rows.feature_names) == len(given) else names
         return replace(
             rows, values=rows.values[:, order], columns=[rows.columns[j] for j in order],
@@ -309,6 +316,11 @@ def align_columns(rows: Dataset, names: list[str] | None, *, name: str = "evalua
         + (" and ".join(found) or f"columns {_preview(given)}")
         + ". Rename the columns, or pass a numpy array to match columns by position"
     )
+
+
+def _lightgbm_name(name: str) -> str:
+    """A column name as LightGBM stores it: whitespace and JSON special characters become underscores."""
+    return re.sub(r'[\s",:\[\]{}]', "_", name)
 
 
 def _preview(names: list[str], limit: int = 8) -> str:
