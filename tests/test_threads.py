@@ -39,7 +39,11 @@ def _answer(result) -> dict[str, np.ndarray]:
     """The numbers of an answer: an Explanation's arrays, or a scoring explainer's nested lists."""
     if isinstance(result, list):
         return {"values": np.asarray(result)}
-    arrays = {"notes": np.array(result.meta.get("notes", []), dtype=object)}
+    arrays = {}
+    if not result.meta.get("algorithm", "").startswith("pellucid path-dependent"):
+        # notes say what pellucid did on the caller's behalf, once each; path-dependent TreeSHAP's note describes
+        # its table cache, which depends on how many rows were explained before, so it is left out
+        arrays["notes"] = np.array([n for n in result.meta.get("notes", []) if "path tables" not in n], dtype=object)
     for name in ("expected_values_array", "local_values", "global_values", "model_output", "standard_errors"):
         value = getattr(result, name, None)
         if value is not None:
