@@ -686,7 +686,6 @@ def test_other_direct_explainers_get_transformations_for_free(frame, fitted, met
 
         explainer = LIMEExplainer(model, frame.iloc[:60], transformations=ct, num_samples=400)
     else:
-        pytest.importorskip("pellucid.explainers.tree", reason="MimicExplainer imports TreeExplainer, not merged yet")
         from pellucid.explainers.mimic import MimicExplainer
         from pellucid.mimic.models import LinearExplainableModel
 
@@ -710,11 +709,12 @@ def test_kernel_and_tree_explainers_explain_raw_data_through_transformations(fra
         for f in numerical
     ] + [([f], OneHotEncoder(handle_unknown="ignore", sparse_output=False)) for f in categorical]
     if method == "kernel":
-        explainer_class = pytest.importorskip("pellucid.explainers.kernel", reason="KernelExplainer not merged yet").KernelExplainer
+        from pellucid.explainers.kernel import KernelExplainer as explainer_class
         estimator = LogisticRegression(solver="lbfgs")
     else:
-        explainer_class = pytest.importorskip("pellucid.explainers.tree", reason="TreeExplainer not merged yet").TreeExplainer
         from sklearn.ensemble import GradientBoostingClassifier
+
+        from pellucid.explainers.tree import TreeExplainer as explainer_class
 
         estimator = GradientBoostingClassifier(n_estimators=20, max_depth=3, random_state=0)
     clf = Pipeline(steps=[("preprocessor", DataFrameMapper(transformations)), ("classifier", estimator)])

@@ -12,6 +12,7 @@ a DataFrame with the original dtypes, a sparse matrix, or an array, as the user'
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -21,7 +22,10 @@ import scipy.sparse as sp
 
 from pellucid.errors import ArgumentError, DataShapeError, EmptyDataError, UnsupportedInputError, describe
 
-__all__ = ["Dataset", "as_dataset", "summarize", "sample_rows", "default_feature_names", "feature_name"]
+__all__ = [
+    "Dataset", "as_dataset", "summarize", "sample_rows", "default_feature_names", "feature_name", "column_names",
+    "align_columns",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -262,6 +266,94 @@ def _as_2d(array: np.ndarray, name: str) -> np.ndarray:
             f"shape {array.shape}"
         )
     return array
+
+
+def column_names(dataset: Dataset) -> list[str] | None:
+    """The column names rows carry: a DataFrame's string column labels, None for any other input.
+
+    A DataFrame whose labels are not all strings (``pd.DataFrame(array)`` numbers its columns) carries no
+    names: its columns keep their positional meaning, like a numpy array's.
+    """
+    if dataset.kind != PANDAS or dataset.columns is None:
+        return None
+    if not all(isinstance(c, str) for c in dataset.columns):
+        return None
+    return list(dataset.columns)
+
+
+def align_columns(rows: Dataset, names: list[str] | None, *, name: str = "evaluation_examples") -> Dataset:
+    """Rows with their columns matched to ``names`` by name, not by position.
+
+    Rows without column names (numpy, sparse, lists) and an explainer that knows no names keep their
+    positional meaning. Rows whose names are the same set in another order are reordered; any other set of
+    names is refused, naming the missing and unexpected columns.
+
+    Parameters
+    ----------
+    rows : Dataset
+        Rows as read by :func:`as_dataset`.
+    names : list of str or None
+        The column names the explainer or model was built with, in its order.
+    name : str
+        What the rows are called in error messages.
+
+    Returns
+    -------
+    Dataset
+        ``rows`` itself when nothing had to move, else a copy with values, columns, dtypes and feature names
+        in the order of ``names``.
+
+    Raises
+    ------
+    DataShapeError
+        When the rows' column names are not the set ``names``.
+    """
+    given = column_names(rows)
+    if given is None or names is None:
+        return rows
+    names = [str(n) for n in names]
+    if given == names:
+        return rows
+    keys, wanted = given, names
+    if set(given) != set(names):  # LightGBM stores "mean radius" as "mean_radius": compare its way too
+        keys, wanted = [_lightgbm_name(c) for c in given], [_lightgbm_name(n) for n in names]
+        if keys == wanted and len(set(keys)) == len(keys):
+            return rows
+    if len(keys) == len(wanted) and set(keys) == set(wanted) and len(set(keys)) == len(keys):
+        position = {column: j for j, column in enumerate(keys)}
+        order = np.array([position[column] for column in wanted])
+        names = [given[j] for j in order]
+        feature_names = [rows.feature_names[j] for j in order] if len(rows.feature_names) == len(given) else names
+        return replace(
+            rows, values=rows.values[:, order], columns=[rows.columns[j] for j in order],
+            dtypes=None if rows.dtypes is None else {c: rows.dtypes[c] for c in names},
+            feature_names=feature_names, notes=list(rows.notes),
+        )
+    missing = [n for n in names if n not in set(given)]
+    unexpected = [c for c in given if c not in set(names)]
+    duplicated = sorted({c for c in given if given.count(c) > 1})
+    found = []
+    if missing:
+        found.append(f"missing columns {_preview(missing)}")
+    if unexpected:
+        found.append(f"unexpected columns {_preview(unexpected)}")
+    if duplicated:
+        found.append(f"duplicated columns {_preview(duplicated)}")
+    raise DataShapeError(
+        f"{name} must have the columns {_preview(names)} (matched by name, in any order); found "
+        + (" and ".join(found) or f"columns {_preview(given)}")
+        + ". Rename the columns, or pass a numpy array to match columns by position"
+    )
+
+
+def _lightgbm_name(name: str) -> str:
+    """A column name as LightGBM stores it: whitespace and JSON special characters become underscores."""
+    return re.sub(r'[\s",:\[\]{}]', "_", name)
+
+
+def _preview(names: list[str], limit: int = 8) -> str:
+    shown = ", ".join(repr(n) for n in names[:limit])
+    return f"[{shown}, ...] ({len(names)} names)" if len(names) > limit else f"[{shown}]"
 
 
 def summarize(dataset: Dataset, n_clusters: int, *, seed: int = 0) -> Dataset:

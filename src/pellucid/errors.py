@@ -24,6 +24,8 @@ __all__ = [
     "ArgumentError",
     "MissingArgumentError",
     "MissingFileError",
+    "ModelOutputError",
+    "ResourceLimitError",
     "ExplanationFormatError",
     "ExplanationVersionError",
     "UnsafeArtifactError",
@@ -69,6 +71,10 @@ class ProbabilitiesRequiredError(ModelInterfaceError, ValueError):
     """
 
 
+class ModelOutputError(PellucidError, ValueError):
+    """The model returned values an explanation cannot be built on (NaN or infinite outputs)."""
+
+
 class ArgumentError(PellucidError, ValueError):
     """An argument has a value outside what the function accepts."""
 
@@ -77,6 +83,10 @@ class MissingArgumentError(ArgumentError, TypeError):
     """A required argument is missing (also a ``TypeError``, as a missing positional argument is in Python)."""
 class MissingFileError(ArgumentError, FileNotFoundError):
     """A path given to pellucid names no file (still a ``FileNotFoundError`` for code that caught that)."""
+
+
+class ResourceLimitError(ArgumentError):
+    """A request would need more memory than the machine has; raised before anything is allocated."""
 
 
 class ExplanationFormatError(PellucidError, ValueError):

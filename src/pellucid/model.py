@@ -34,6 +34,7 @@ from pellucid.errors import (
     ArgumentError,
     DataValueError,
     ModelInterfaceError,
+    ModelOutputError,
     PellucidError,
     ProbabilitiesRequiredError,
     describe,
@@ -47,6 +48,7 @@ __all__ = [
     "is_callable_model",
     "is_torch_module",
     "predicts_without_probabilities",
+    "model_feature_names",
 ]
 
 TASKS = ("unknown", CLASSIFICATION, REGRESSION)
@@ -88,6 +90,51 @@ def predicts_without_probabilities(model: Any) -> bool:
         and _is_sklearn_classifier(model)
         and not _is_sgd_classifier(model)
     )
+
+
+def model_feature_names(model: Any) -> list[str] | None:
+    """The column names a model was fitted with, or None when it stored none.
+
+    Read, without importing any library, from scikit-learn's ``feature_names_in_`` (a model or Pipeline fitted
+    on a DataFrame, LightGBM's and XGBoost's sklearn wrappers too), a LightGBM ``Booster.feature_name()``, an
+    XGBoost ``Booster.feature_names`` and CatBoost's ``feature_names_``. Names a library makes up for
+    unnamed columns (LightGBM's ``Column_0``, CatBoost's ``0``) are not names: None is returned for them.
+    """
+    candidates: list[Any] = [lambda: getattr(model, "feature_names_in_", None)]
+    booster = _safe(lambda: getattr(model, "booster_", None)) if hasattr(type(model), "booster_") else None
+    for source in (model, booster):
+        if source is None:
+            continue
+        candidates.append(lambda s=source: s.feature_name() if callable(getattr(s, "feature_name", None)) else None)
+        candidates.append(lambda s=source: s.get_booster().feature_names
+                          if callable(getattr(s, "get_booster", None)) else None)
+        candidates.append(lambda s=source: getattr(s, "feature_names", None)
+                          if type(s).__module__.startswith("xgboost") else None)
+        candidates.append(lambda s=source: getattr(s, "feature_names_", None)
+                          if type(s).__module__.startswith("catboost") else None)
+    for candidate in candidates:
+        names = _safe(candidate)
+        if names is None or isinstance(names, (str, bytes)):
+            continue
+        try:
+            names = [str(n) for n in list(names)]
+        except TypeError:
+            continue
+        if names and not _made_up(names):
+            return names
+    return None
+
+
+def _safe(function: Callable[[], Any]) -> Any:
+    try:
+        return function()
+    except Exception:  # an unfitted model raises on these attributes: it stored no names
+        return None
+
+
+def _made_up(names: list[str]) -> bool:
+    """True for the names libraries give unnamed columns: Column_<i>, <i>, f<i>."""
+    return all(n in (f"Column_{i}", str(i), f"f{i}") for i, n in enumerate(names))
 
 
 def _is_sklearn_classifier(model: Any) -> bool:
@@ -292,7 +339,29 @@ class ModelWrapper:
             raise ModelInterfaceError(
                 f"a classifier must return one probability per class (at least 2 columns); found {output.shape[1]}"
             )
+        finite = np.isfinite(output)
+        if not finite.all():
+            self._refuse_non_finite(values, output, finite)
         return output
+
+    def _refuse_non_finite(self, values: np.ndarray, output: np.ndarray, finite: np.ndarray) -> None:
+        """Raise ModelOutputError naming the rows and outputs where the model returned NaN or inf."""
+        bad_rows = np.flatnonzero(~finite.all(axis=1))
+        bad_outputs = np.flatnonzero(~finite.all(axis=0))
+        labels = self.classes if getattr(self, "classes", None) is not None else None
+        outputs = [labels[k] if labels is not None and k < len(labels) else int(k) for k in bad_outputs]
+        row, col = np.argwhere(~finite)[0]
+        shown = ", ".join(str(int(r)) for r in bad_rows[:10]) + (", ..." if bad_rows.size > 10 else "")
+        first = dict(zip(self.template.feature_names, values[row].tolist())) if values.shape[1] <= 10 else None
+        raise ModelOutputError(
+            f"the model's {self._function_name} must return finite numbers; for {values.shape[0]} rows it "
+            f"returned {int((~finite).sum())} NaN/inf values in {bad_rows.size} rows (row indices {shown}) and "
+            f"outputs {outputs}; the first is {float(output[row, col])} at row {int(row)}, output {int(col)}"
+            + (f" (input row {first})" if first is not None else "")
+            + ". Rows are those of this model call (for perturbation methods, synthetic rows mixing your rows "
+            "with the background). An explanation of non-finite outputs would be all NaN: fix the model or "
+            "its input range"
+        )
 
     def _raw_call(
         self, function: Callable, function_name: str, values: np.ndarray, *, numeric: bool = True

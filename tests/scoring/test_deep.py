@@ -11,7 +11,8 @@ from pellucid.scoring import ScoringExplainer, create_scoring_explainer
 from pellucid.scoring.deep import DeepScoringExplainer, build_sequential
 
 torch = pytest.importorskip("torch")
-deep = pytest.importorskip("pellucid.explainers.deep")
+from pellucid.explainers import deep  # noqa: E402
+
 torch.set_num_threads(1)
 
 

@@ -10,9 +10,8 @@ from sklearn.datasets import load_iris
 from sklearn.neural_network import MLPClassifier
 
 from pellucid.errors import UnsafeArtifactError
+from pellucid.explainers import kernel
 from pellucid.scoring import KernelScoringExplainer, ScoringExplainer, create_scoring_explainer
-
-kernel = pytest.importorskip("pellucid.explainers.kernel")
 
 NAMES = ["sepal_length", "sepal_width", "petal_length", "petal_width"]
 

@@ -111,7 +111,7 @@ def test_unsupported_explainer_is_refused():
 
 
 def test_mimic_explainer_scores_through_its_linear_surrogate(diabetes_ridge):
-    mimic = pytest.importorskip("pellucid.explainers.mimic")
+    from pellucid.explainers import mimic
     from pellucid.mimic.models import LinearExplainableModel
 
     model, X = diabetes_ridge

@@ -8,9 +8,8 @@ import pytest
 from sklearn.datasets import load_diabetes, make_classification
 from sklearn.ensemble import GradientBoostingClassifier, HistGradientBoostingRegressor, RandomForestClassifier
 
+from pellucid.explainers import tree
 from pellucid.scoring import ScoringExplainer, TreeScoringExplainer, create_scoring_explainer
-
-tree = pytest.importorskip("pellucid.explainers.tree")
 
 
 @pytest.fixture(scope="module")

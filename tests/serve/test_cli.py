@@ -5,8 +5,7 @@ import argparse
 import pytest
 
 from pellucid.errors import ArgumentError, UnsafeArtifactError
-
-cli = pytest.importorskip("pellucid.serve.cli")
+from pellucid.serve import cli
 
 
 def _parse(*argv):

@@ -9,9 +9,9 @@ from sklearn.linear_model import Ridge
 
 from pellucid.errors import ArgumentError, UnsafeArtifactError
 from pellucid.explainers.linear import LinearExplainer
+from pellucid.serve import entry
 
 pytest.importorskip("pydantic")
-entry = pytest.importorskip("pellucid.serve.entry")
 
 
 @pytest.fixture(scope="module")

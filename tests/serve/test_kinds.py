@@ -14,7 +14,7 @@ def _serve(start_server, folder, *options):
 
 
 def test_tree_service_with_a_lightgbm_text_model(tmp_path_factory, start_server):
-    tree = pytest.importorskip("pellucid.explainers.tree")
+    from pellucid.explainers import tree
     lightgbm = pytest.importorskip("lightgbm")
     from sklearn.datasets import make_classification
 
@@ -44,7 +44,7 @@ def test_tree_service_with_a_lightgbm_text_model(tmp_path_factory, start_server)
 
 
 def test_kernel_service_matches_the_scoring_explainer_and_the_model(tmp_path_factory, start_server):
-    kernel = pytest.importorskip("pellucid.explainers.kernel")
+    from pellucid.explainers import kernel
     pytest.importorskip("skops")
     from sklearn.datasets import load_iris
     from sklearn.neural_network import MLPClassifier
@@ -70,9 +70,9 @@ def test_kernel_service_matches_the_scoring_explainer_and_the_model(tmp_path_fac
 
 def test_deep_service_with_a_sequential_network(tmp_path_factory, start_server):
     torch = pytest.importorskip("torch")
-    deep = pytest.importorskip("pellucid.explainers.deep")
     from sklearn.datasets import load_diabetes
 
+    from pellucid.explainers import deep
     from pellucid.scoring import ScoringExplainer
 
     torch.set_num_threads(1)

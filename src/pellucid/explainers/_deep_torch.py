@@ -188,7 +188,11 @@ class TorchNetwork:
                 "graph (torch.no_grad, .detach(), .numpy(), argmax). DeepExplainer needs a differentiable "
                 "model; explain hard decisions with KernelExplainer instead"
             )
-        (gradient,) = self._torch.autograd.grad(output.sum(), inputs, allow_unused=True)
+        # Outputs weighted 1, 2, 3 ...: the plain sum of a softmax's outputs is 1 whatever the input, so its
+        # gradient is zero (or rounding noise) for any differentiable network ending in a softmax.
+        weights = self._torch.arange(1, output.shape[-1] + 1, dtype=output.dtype, device=output.device) \
+            if output.ndim > 1 else self._torch.ones((), dtype=output.dtype, device=output.device)
+        (gradient,) = self._torch.autograd.grad((output * weights).sum(), inputs, allow_unused=True)
         varies = bool((output.max(dim=0).values - output.min(dim=0).values).abs().max() > 0)
         if gradient is None or (varies and not bool(gradient.abs().max() > 0)):
             raise ModelInterfaceError(

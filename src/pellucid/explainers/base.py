@@ -29,10 +29,10 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 import scipy.sparse as sp
 
-from pellucid.data import Dataset, as_dataset
+from pellucid.data import Dataset, align_columns, as_dataset, column_names
 from pellucid.errors import ArgumentError, DataShapeError, PellucidError, ProbabilitiesRequiredError, describe
 from pellucid.explanation import CLASSIFICATION, REGRESSION, Explanation
-from pellucid.model import ModelWrapper, model_type_name
+from pellucid.model import ModelWrapper, model_feature_names, model_type_name
 
 if TYPE_CHECKING:  # imported on use: explainers without transformations need not load scikit-learn
     from pellucid.transformations.inputs import TransformedInputs
@@ -139,6 +139,7 @@ class BaseExplainer:
         self.raw_background: Dataset | None = None
         self.raw_features: list[str] | None = None
         self._inputs: TransformedInputs | None = None
+        self.column_names: list[str] | None = None
         if transformations is not None:
             from pellucid.transformations.inputs import TransformedInputs
 
@@ -151,8 +152,17 @@ class BaseExplainer:
             self.classes = None if classes is None else list(classes)
             self._notes: list[str] = list(self._inputs.notes)
             return
+        model_names = model_feature_names(model)
         if initialization_examples is not None:
-            self.background = as_dataset(initialization_examples, features, name="initialization_examples")
+            self.background = align_columns(
+                as_dataset(initialization_examples, features, name="initialization_examples"), model_names,
+                name="initialization_examples",
+            )
+        # Column names rows are matched by: the background DataFrame's columns, else the model's own, or None.
+        self.column_names = (
+            column_names(self.background) if self.background is not None and column_names(self.background)
+            else model_names
+        )
         self.features = list(self.background.feature_names) if self.background is not None else (
             list(features) if features is not None else None
         )
@@ -332,6 +342,7 @@ class BaseExplainer:
     def _read_plain_rows(self, evaluation_examples: Any) -> Dataset:
         names = self.features
         rows = as_dataset(evaluation_examples, None, name="evaluation_examples")
+        rows = align_columns(rows, self.column_names, name="evaluation_examples")
         expected = self._expected_n_features()
         if expected is not None and rows.n_features != expected:
             raise DataShapeError(

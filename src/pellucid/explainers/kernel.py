@@ -54,6 +54,7 @@ from typing import Any
 
 import numpy as np
 
+from pellucid._memory import check_memory
 from pellucid.data import Dataset, summarize
 from pellucid.errors import ArgumentError, DataShapeError
 from pellucid.explainers.base import BaseExplainer, LocalResult
@@ -194,6 +195,7 @@ class KernelExplainer(BaseExplainer):
         self.output_space = self._model.output_space
         self._background_output = self._model.predict_output(self.background.values)
         self.expected_values = self.background.row_weights() @ self._background_output
+        self._check_memory(1, self.background.n_features)
 
     # ------------------------------------------------------------------ BaseExplainer hooks
     @classmethod
@@ -226,6 +228,7 @@ class KernelExplainer(BaseExplainer):
         n_features = rows.n_features
         budget, budget_note = self._budget(n_features)
         block = self.row_block(n_features)
+        self._check_memory(min(block, rows.n_rows), n_features)
         starts = range(0, rows.n_rows, block)
         # The model sees each block's rows on their own: its output for a row may depend (in the last bits, for
         # BLAS products) on the rows sharing the call.
@@ -259,6 +262,21 @@ class KernelExplainer(BaseExplainer):
             model_output=model_output,
             standard_errors=errors,
             meta={"kernel_shap": facts, "notes": notes},
+        )
+
+    def memory_needed(self, n_rows: int, n_features: int) -> int:
+        """Peak bytes one block of ``n_rows`` rows needs: the coalitions (and complements) drawn for every
+        background row, as masks (1 byte per feature) and model-output gains (8 bytes per output and row)."""
+        budget, _ = self._budget(n_features)
+        n_coalitions = 2 * budget * self.background.n_rows
+        return n_coalitions * (n_features + 8 * self._model.n_outputs * n_rows + 16)
+
+    def _check_memory(self, n_rows: int, n_features: int) -> None:
+        check_memory(
+            self.memory_needed(n_rows, n_features),
+            f"KernelExplainer with nsamples={self.nsamples!r} coalitions per row on {n_features} features and "
+            f"{self.background.n_rows} background rows",
+            "Lower nsamples, or nclusters (background rows), or pass tolerance= to stop sampling early",
         )
 
     # ------------------------------------------------------------------ the estimator

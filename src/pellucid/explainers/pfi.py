@@ -28,6 +28,7 @@ Examples
 from __future__ import annotations
 
 import logging
+import threading
 from typing import Any, ClassVar
 
 import numpy as np
@@ -55,6 +56,9 @@ logger = logging.getLogger(__name__)
 #: Most feature cells handed to the model in one call.
 CELL_BUDGET = 1_000_000
 
+
+# Module-level (explainers stay picklable): wrapping happens once per explainer, so contention is nil.
+_WRAP_LOCK = threading.Lock()
 
 class PFIExplainer(BaseExplainer):
     """Global feature importance by permuting one feature at a time.
@@ -192,7 +196,9 @@ class PFIExplainer(BaseExplainer):
             )
         rows = self._read_rows(evaluation_examples)
         if self._model is None:
-            self._model = self._wrap_model(rows)
+            with _WRAP_LOCK:  # without a background the model is wrapped on first use, once
+                if self._model is None:
+                    self._model = self._wrap_model(rows)
         labels = self._read_labels(true_labels, rows.n_rows)
         name, score = resolve_metric(self.metric, self._model.task, self._label_set())
         baseline = float(score(labels, self._predict(rows.values)[None])[0])

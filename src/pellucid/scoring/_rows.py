@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pellucid.data import as_dataset, feature_name
+from pellucid.data import as_dataset, default_feature_names, feature_name
 from pellucid.errors import DataShapeError, DataValueError
 
 __all__ = ["RowReader", "preview"]
@@ -139,7 +139,29 @@ class RowReader:
         return [[record[name] for name in self.features] for record in records]
 
     def _align_columns(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """The frame's columns in feature order, matched by name; unknown or missing names are refused.
+
+        Unnamed data on either side (a ``pd.DataFrame(array)`` with columns 0..n-1, or an explainer whose
+        features are the default column indices) keeps the columns' positional meaning.
+        """
         columns = [feature_name(c) for c in frame.columns]
-        if columns == self.features or set(columns) != set(self.features) or len(columns) != len(self.features):
+        if self.features == default_feature_names(len(self.features)) or columns == default_feature_names(
+            len(columns)
+        ):
             return frame
-        return frame.set_axis(columns, axis=1)[self.features]
+        if columns == self.features:
+            return frame
+        if len(columns) == len(self.features) and set(columns) == set(self.features) and len(set(columns)) == len(
+            columns
+        ):
+            return frame.set_axis(columns, axis=1)[self.features]
+        known = set(self.features)
+        unknown = [name for name in columns if name not in known]
+        missing = [name for name in self.features if name not in set(columns)]
+        parts = [f"unknown feature names {preview(unknown)}"] if unknown else []
+        parts += [f"missing feature names {preview(missing)}"] if missing else []
+        raise DataShapeError(
+            f"data must have the columns {preview(self.features)} (matched by name, in any order); found "
+            + (" and ".join(parts) or f"duplicated names in {preview(columns)}")
+            + "; rename the columns, or pass a numpy array to match columns by position"
+        )
