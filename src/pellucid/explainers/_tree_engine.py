@@ -3,6 +3,11 @@
 :class:`PathDependentEngine` computes path-dependent SHAP values and interaction values. It builds its
 per-model tables once (on first use) and records what it chose in ``notes``.
 
+Compiled kernels or numpy: until the numba kernels are loaded (in a process whose numba cache is empty they
+compile in a background thread, see :mod:`._tree_warmup`), rows are explained with the numpy functions of
+:mod:`._tree_numpy`, the same values up to floating-point rounding; the call switches to the compiled kernels
+between row chunks as soon as they are ready, and its notes say how many rows numpy explained.
+
 Thread safety: one engine may be called from many threads at once. Lazy builds run under a lock, and a
 build never changes arrays a running call may read: it makes new arrays and then publishes them as one
 immutable :class:`PathTables` in a single assignment, so a call always sees one consistent set.
@@ -16,7 +21,9 @@ from typing import NamedTuple
 
 import numpy as np
 
+from pellucid.explainers import _tree_warmup
 from pellucid.explainers._tree_ensemble import TreeEnsemble
+from pellucid.explainers._tree_numpy import LazyLeafPaths, path_dependent_chunks, path_dependent_values
 from pellucid.explainers._tree_shap_numba import (
     fill_path_tables,
     interaction_weights,
@@ -26,7 +33,7 @@ from pellucid.explainers._tree_shap_numba import (
     shapley_weights,
 )
 
-__all__ = ["PathDependentEngine", "TABLE_BUDGET_BYTES", "MAX_TABLE_D", "ROW_CHUNK_BYTES", "plan_tables",
+__all__ = ["PathDependentEngine", "PathTables", "numpy_note", "TABLE_BUDGET_BYTES", "MAX_TABLE_D", "ROW_CHUNK_BYTES", "plan_tables",
            "row_chunks", "n_chunks", "worth_d", "format_bytes", "node_lists"]
 
 logger = logging.getLogger(__name__)
@@ -42,6 +49,12 @@ TABLE_PAYBACK = 8
 BLOCK_BYTES = 128 * 2**10
 #: Target size of one chunk of output rows (bytes), bounding temporary memory.
 ROW_CHUNK_BYTES = 64 * 2**20
+
+
+def numpy_note(n_numpy: int, n_rows: int) -> str:
+    """The note of a call whose first ``n_numpy`` of ``n_rows`` rows numpy explained."""
+    return (f"{n_numpy} of {n_rows} rows explained by pellucid's numpy TreeSHAP while its compiled kernels were "
+            "being compiled in the background (same values up to floating-point rounding)")
 
 
 def node_lists(ensemble: TreeEnsemble, leaf_d: np.ndarray) -> dict[str, np.ndarray]:
@@ -149,6 +162,7 @@ class PathDependentEngine:
         self._lock = threading.Lock()
         self._layout: dict[str, np.ndarray] | None = None
         self._tables: PathTables | None = None
+        self._numpy = LazyLeafPaths(ensemble)
 
     @property
     def notes(self) -> list[str]:
@@ -256,15 +270,52 @@ class PathDependentEngine:
         ----------
         X : ndarray of shape (n_rows, n_features)
         """
+        return self.shap_values_and_notes(X)[0]
+
+    def shap_values_and_notes(self, X: np.ndarray) -> tuple[np.ndarray, list[str]]:
+        """:meth:`shap_values` and the notes of this call (numpy rows, tables used)."""
         e = self.ensemble
         rows = e.cast_rows(X)
-        tables = self._ensure_tables(rows.shape[0])
         phi = np.zeros((rows.shape[0], e.n_features, e.n_outputs))
+        done = self._numpy_values(rows, phi)
+        notes = [numpy_note(done, rows.shape[0])] if done else []
+        if done < rows.shape[0]:
+            tables = self._compiled_values(rows[done:], phi[done:])
+            notes.extend([tables.note] if tables.note else [])
+        return phi, notes
+
+    def compiled_shap_values(self, X: np.ndarray) -> np.ndarray:
+        """:meth:`shap_values` with the compiled kernels only (compiling them if needed)."""
+        e = self.ensemble
+        rows = e.cast_rows(X)
+        phi = np.zeros((rows.shape[0], e.n_features, e.n_outputs))
+        self._compiled_values(rows, phi)
+        return phi
+
+    def _numpy_values(self, rows: np.ndarray, phi: np.ndarray) -> int:
+        """Explain leading row chunks with numpy until the compiled kernels are ready; rows done."""
+        if _tree_warmup.ready("path"):
+            return 0
+        if not self._numpy.usable:  # too large for the numpy layout: the compile is the faster way
+            _tree_warmup.wait("path")
+            return 0
+        paths = self._numpy.get()
+        done = 0
+        for start, stop in path_dependent_chunks(self.ensemble, paths, rows):
+            if start and _tree_warmup.ready("path"):
+                break
+            path_dependent_values(self.ensemble, paths, rows[start:stop], phi[start:stop], self._numpy.w1)
+            done = stop
+        return done
+
+    def _compiled_values(self, rows: np.ndarray, phi: np.ndarray) -> PathTables:
+        e = self.ensemble
+        tables = self._ensure_tables(rows.shape[0])
         for start, stop in row_chunks(rows.shape[0], e.n_features * e.n_outputs * 8):
             shap_path_dependent(rows[start:stop], phi[start:stop], n_chunks(stop - start), *self._common_args(),
-                                (tables.table_start, tables.table_kind, tables.table, self.layout["leaf_output"]), self.layout["w1"],
-                                self._sizes(e.n_features * e.n_outputs * 8))
-        return phi
+                                (tables.table_start, tables.table_kind, tables.table, self.layout["leaf_output"]),
+                                self.layout["w1"], self._sizes(e.n_features * e.n_outputs * 8))
+        return tables
 
     def interaction_values(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """SHAP values and SHAP interaction values (main effects on the diagonal; rows sum to the SHAP values).

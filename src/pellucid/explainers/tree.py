@@ -308,15 +308,15 @@ class TreeExplainer(BaseExplainer):
             algorithm = f"{_LIBRARY_NAMES[self.info.family]}'s native path-dependent TreeSHAP"
         elif self.feature_perturbation == "tree_path_dependent":
             engine = self._path_dependent()
-            values = engine.shap_values(self._numeric(rows, "evaluation_examples"))
+            values, engine_notes = engine.shap_values_and_notes(self._numeric(rows, "evaluation_examples"))
             expected = engine.expected_value()
-            notes.extend(engine.notes)
+            notes.extend(engine_notes)
             algorithm = "pellucid path-dependent TreeSHAP"
         else:
             engine = self._interventional()
-            values = engine.shap_values(self._numeric(rows, "evaluation_examples"))
+            values, engine_notes = engine.shap_values_and_notes(self._numeric(rows, "evaluation_examples"))
             expected = engine.expected_value
-            notes.extend(engine.notes)
+            notes.extend(engine_notes)
             algorithm = "pellucid interventional TreeSHAP"
         values, expected, model_output = self._to_explained(values, expected, model_output)
         error = float(np.abs(values.sum(axis=1) + expected - model_output).max(initial=0.0))
