@@ -113,3 +113,16 @@ def test_shared_engine_tables_grow_safely_from_32_threads():
     reference = PathDependentEngine(ensemble, table_budget_bytes=0)
     _check(answers, reference.shap_values)
     assert shared.rows_explained >= N_THREADS
+
+
+@pytest.mark.parametrize("perturbation", ["tree_path_dependent", "interventional"])
+def test_used_explainer_pickles_without_its_locks(forest, perturbation):
+    """Explainers travel to Dask workers by pickle: the locks stay behind and are made anew."""
+    import pickle
+
+    explainer = TreeExplainer(forest, X[:30], feature_perturbation=perturbation)
+    before = explainer.explain_local(X[:20]).local_values
+    copy = pickle.loads(pickle.dumps(explainer))
+    np.testing.assert_allclose(copy.explain_local(X[:20]).local_values, before, rtol=0, atol=1e-12)
+    answers = _hammer(lambda rows: copy.explain_local(rows).local_values)
+    _check(answers, lambda rows: explainer.explain_local(rows).local_values)

@@ -164,6 +164,16 @@ class PathDependentEngine:
         self._tables: PathTables | None = None
         self._numpy = LazyLeafPaths(ensemble)
 
+
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        state.pop("_lock", None)  # locks do not pickle (explainers travel to Dask workers)
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
+
     @property
     def notes(self) -> list[str]:
         """How the latest tables compute values (tables or the v1 recurrence)."""

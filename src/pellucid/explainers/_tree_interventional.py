@@ -338,6 +338,16 @@ class InterventionalEngine:
         if _tree_warmup.ready("interventional"):
             self._compiled_arrays()
 
+
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        state.pop("_lock", None)  # locks do not pickle (explainers travel to Dask workers)
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
+
     def _compiled_arrays(self) -> tuple:
         """The compiled kernels' tables and layout, built once (under the lock) and never changed."""
         if self._arrays is None:

@@ -360,6 +360,16 @@ class LazyLeafPaths:
         self._usable: bool | None = None
         self._w1: np.ndarray | None = None
 
+
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        state.pop("_lock", None)  # locks do not pickle (explainers travel to Dask workers)
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
+
     @property
     def usable(self) -> bool:
         """False when the model is too large for the numpy path (more than MAX_PATH_EDGES edges)."""

@@ -178,6 +178,16 @@ class TreeExplainer(BaseExplainer):
         # one explainer may serve many threads: lazy reads of the trees and engine builds run once, under this lock
         self._lazy_lock = threading.RLock()
 
+
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        state.pop("_lazy_lock", None)  # locks do not pickle (explainers travel to Dask workers)
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._lazy_lock = threading.RLock()
+
     # ------------------------------------------------------------------ BaseExplainer hooks
     @classmethod
     def supports(cls, model: Any) -> bool:
