@@ -99,6 +99,9 @@ def _load_from_cache(kind: str) -> bool:
         logger.info("pellucid's %s TreeSHAP kernels are not in numba's cache (%s): compiling them in the "
                     "background; numpy answers meanwhile", kind, miss)
         return False
+    except Exception:  # noqa: BLE001 (the background build logs it; the first compiled call raises it)
+        logger.debug("loading pellucid's %s TreeSHAP kernels failed", kind, exc_info=True)
+        return False
     finally:
         event.unregister("numba:compile", listener)
 
