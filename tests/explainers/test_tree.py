@@ -35,6 +35,7 @@ from pellucid.errors import (
     ModelInterfaceError,
     UnsafeArtifactError,
 )
+from pellucid.explainers import _tree_warmup
 from pellucid.explainers._tree_engine import PathDependentEngine
 from pellucid.explainers._tree_ensemble import TreeEnsemble, extract_ensemble
 from pellucid.explainers._tree_interventional import InterventionalEngine
@@ -47,6 +48,14 @@ cb = pytest.importorskip("catboost")
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*(feature names|LightGBM binary classifier).*")
 ATOL = 1e-6
+
+
+@pytest.fixture(autouse=True, scope="module")
+def compiled_kernels():
+    """These tests check the compiled kernels (and their notes): wait for them rather than answer with numpy
+    while they compile (test_tree_numpy.py checks that path)."""
+    for kind in _tree_warmup.KINDS:
+        _tree_warmup.wait(kind)
 
 
 # ---------------------------------------------------------------------------------------------- data

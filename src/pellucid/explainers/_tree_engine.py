@@ -2,15 +2,28 @@
 
 :class:`PathDependentEngine` computes path-dependent SHAP values and interaction values. It builds its
 per-model tables once (on first use) and records what it chose in ``notes``.
+
+Compiled kernels or numpy: until the numba kernels are loaded (in a process whose numba cache is empty they
+compile in a background thread, see :mod:`._tree_warmup`), rows are explained with the numpy functions of
+:mod:`._tree_numpy`, the same values up to floating-point rounding; the call switches to the compiled kernels
+between row chunks as soon as they are ready, and its notes say how many rows numpy explained.
+
+Thread safety: one engine may be called from many threads at once. Lazy builds run under a lock, and a
+build never changes arrays a running call may read: it makes new arrays and then publishes them as one
+immutable :class:`PathTables` in a single assignment, so a call always sees one consistent set.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
+from typing import NamedTuple
 
 import numpy as np
 
+from pellucid.explainers import _tree_warmup
 from pellucid.explainers._tree_ensemble import TreeEnsemble
+from pellucid.explainers._tree_numpy import LazyLeafPaths, path_dependent_chunks, path_dependent_values
 from pellucid.explainers._tree_shap_numba import (
     fill_path_tables,
     interaction_weights,
@@ -20,7 +33,7 @@ from pellucid.explainers._tree_shap_numba import (
     shapley_weights,
 )
 
-__all__ = ["PathDependentEngine", "TABLE_BUDGET_BYTES", "MAX_TABLE_D", "ROW_CHUNK_BYTES", "plan_tables",
+__all__ = ["PathDependentEngine", "PathTables", "numpy_note", "TABLE_BUDGET_BYTES", "MAX_TABLE_D", "ROW_CHUNK_BYTES", "plan_tables",
            "row_chunks", "n_chunks", "worth_d", "format_bytes", "node_lists"]
 
 logger = logging.getLogger(__name__)
@@ -36,6 +49,12 @@ TABLE_PAYBACK = 8
 BLOCK_BYTES = 128 * 2**10
 #: Target size of one chunk of output rows (bytes), bounding temporary memory.
 ROW_CHUNK_BYTES = 64 * 2**20
+
+
+def numpy_note(n_numpy: int, n_rows: int) -> str:
+    """The note of a call whose first ``n_numpy`` of ``n_rows`` rows numpy explained."""
+    return (f"{n_numpy} of {n_rows} rows explained by pellucid's numpy TreeSHAP while its compiled kernels were "
+            "being compiled in the background (same values up to floating-point rounding)")
 
 
 def node_lists(ensemble: TreeEnsemble, leaf_d: np.ndarray) -> dict[str, np.ndarray]:
@@ -114,6 +133,17 @@ def row_chunks(n_rows: int, bytes_per_row: int) -> list[tuple[int, int]]:
     return [(start, min(start + step, n_rows)) for start in range(0, n_rows, step)]
 
 
+class PathTables(NamedTuple):
+    """One consistent, never modified set of FastTreeSHAP-v2 tables (see :func:`plan_tables`)."""
+
+    table_start: np.ndarray
+    table_kind: np.ndarray
+    table: np.ndarray
+    table_d: int
+    n_entries: int
+    note: str
+
+
 class PathDependentEngine:
     """Path-dependent TreeSHAP over one ensemble.
 
@@ -129,63 +159,82 @@ class PathDependentEngine:
         self.ensemble = ensemble
         self.table_budget_bytes = TABLE_BUDGET_BYTES if table_budget_bytes is None else table_budget_bytes
         self.rows_explained = 0
+        self._lock = threading.Lock()
         self._layout: dict[str, np.ndarray] | None = None
-        self._tables: tuple[np.ndarray, np.ndarray] | None = None
-        self._table_d = -1
-        self._n_entries = 0
-        self._note = ""
+        self._tables: PathTables | None = None
+        self._numpy = LazyLeafPaths(ensemble)
+
+
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        state.pop("_lock", None)  # locks do not pickle (explainers travel to Dask workers)
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
 
     @property
     def notes(self) -> list[str]:
-        """How the last call computed its values (tables or the v1 recurrence)."""
-        return [self._note] if self._note else []
+        """How the latest tables compute values (tables or the v1 recurrence)."""
+        tables = self._tables
+        return [tables.note] if tables is not None and tables.note else []
 
     # ------------------------------------------------------------------ precomputation
     @property
     def layout(self) -> dict[str, np.ndarray]:
         """Per-node path facts (see :func:`path_layout`), computed once."""
         if self._layout is None:
-            e = self.ensemble
-            layout = path_layout(e, e.max_depth)
-            max_d = int(layout["leaf_d"].max(initial=0))
-            layout["w1"] = shapley_weights(max_d)
-            layout["w2"] = interaction_weights(max_d)
-            layout["max_d"] = np.int64(max_d)
-            layout["tree_max_d"] = np.maximum.reduceat(layout["leaf_d"], e.tree_start[:-1]).astype(np.int32)
-            layout["max_tree_nodes"] = np.int64(np.diff(e.tree_start).max())
-            # the one output a leaf adds to (its tree's output, or 0 for single-output models), else -1
-            tree_of_node = np.repeat(np.arange(e.n_trees), np.diff(e.tree_start))
-            single = e.tree_output[tree_of_node] if e.n_outputs > 1 else np.zeros(e.n_nodes, np.int32)
-            layout["leaf_output"] = np.ascontiguousarray(single, dtype=np.int32)
-            layout.update(node_lists(e, layout["leaf_d"]))
-            self._layout = layout
+            with self._lock:
+                if self._layout is None:
+                    self._layout = self._build_layout()
         return self._layout
+
+    def _build_layout(self) -> dict[str, np.ndarray]:
+        e = self.ensemble
+        layout = path_layout(e, e.max_depth)
+        max_d = int(layout["leaf_d"].max(initial=0))
+        layout["w1"] = shapley_weights(max_d)
+        layout["w2"] = interaction_weights(max_d)
+        layout["max_d"] = np.int64(max_d)
+        layout["tree_max_d"] = np.maximum.reduceat(layout["leaf_d"], e.tree_start[:-1]).astype(np.int32)
+        layout["max_tree_nodes"] = np.int64(np.diff(e.tree_start).max())
+        # the one output a leaf adds to (its tree's output, or 0 for single-output models), else -1
+        tree_of_node = np.repeat(np.arange(e.n_trees), np.diff(e.tree_start))
+        single = e.tree_output[tree_of_node] if e.n_outputs > 1 else np.zeros(e.n_nodes, np.int32)
+        layout["leaf_output"] = np.ascontiguousarray(single, dtype=np.int32)
+        layout.update(node_lists(e, layout["leaf_d"]))
+        return layout
 
     def expected_value(self) -> np.ndarray:
         """Expected model output under the trees' cover distribution, ndarray of shape (n_outputs,)."""
         e = self.ensemble
         return e.base_offset + e.value[e.tree_start[:-1]].sum(axis=0)
 
-    def _ensure_tables(self, n_rows: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _ensure_tables(self, n_rows: int) -> PathTables:
         """Tables for the leaves that repay them over all rows explained so far (added to as that grows)."""
         layout = self.layout
+        with self._lock:
+            self.rows_explained += n_rows
+            cut = min(worth_d(self.rows_explained), MAX_TABLE_D)
+            current = self._tables
+            if current is None or cut > current.table_d:
+                self._tables = self._grow_tables(layout, current, cut)
+                logger.info(self._tables.note)
+            return self._tables
+
+    def _grow_tables(self, layout: dict[str, np.ndarray], current: PathTables | None, cut: int) -> PathTables:
+        """New tables holding ``current``'s (copied, so calls reading them are undisturbed) plus new leaves'."""
         leaf_d = layout["leaf_d"]
-        self.rows_explained += n_rows
-        cut = min(worth_d(self.rows_explained), MAX_TABLE_D)
-        if self._tables is None or cut > self._table_d:
-            existing = None
-            if self._tables is not None:
-                existing = (self._tables[0], self._tables[1], self._n_entries)
-            table_start, table_kind, n_entries = plan_tables(leaf_d, cut, self.table_budget_bytes, existing)
-            old = self._tables[2][:self._n_entries] if self._tables is not None else np.zeros(0)
-            table = np.concatenate([old, np.zeros(max(n_entries - len(old), 1))])
-            new = (table_kind > 0) & (table_start >= len(old))
-            fill_path_tables(np.flatnonzero(new), leaf_d, layout["path_start"], layout["path_zero"], table_start,
-                             table_kind, table, layout["w1"], self.ensemble.value, layout["leaf_output"])
-            self._tables, self._table_d, self._n_entries = (table_start, table_kind, table), cut, n_entries
-            self._note = self._describe_tables(leaf_d, table_kind, n_entries, cut)
-            logger.info(self._note)
-        return self._tables
+        existing = None if current is None else (current.table_start, current.table_kind, current.n_entries)
+        table_start, table_kind, n_entries = plan_tables(leaf_d, cut, self.table_budget_bytes, existing)
+        old = current.table[:current.n_entries] if current is not None else np.zeros(0)
+        table = np.concatenate([old, np.zeros(max(n_entries - len(old), 1))])
+        new = (table_kind > 0) & (table_start >= len(old))
+        fill_path_tables(np.flatnonzero(new), leaf_d, layout["path_start"], layout["path_zero"], table_start,
+                         table_kind, table, layout["w1"], self.ensemble.value, layout["leaf_output"])
+        note = self._describe_tables(leaf_d, table_kind, n_entries, cut)
+        return PathTables(table_start, table_kind, table, cut, n_entries, note)
 
     def _describe_tables(self, leaf_d: np.ndarray, table_kind: np.ndarray, n_entries: int, cut: int) -> str:
         leaves = leaf_d > 0
@@ -231,15 +280,52 @@ class PathDependentEngine:
         ----------
         X : ndarray of shape (n_rows, n_features)
         """
+        return self.shap_values_and_notes(X)[0]
+
+    def shap_values_and_notes(self, X: np.ndarray) -> tuple[np.ndarray, list[str]]:
+        """:meth:`shap_values` and the notes of this call (numpy rows, tables used)."""
         e = self.ensemble
         rows = e.cast_rows(X)
-        table_start, table_kind, table = self._ensure_tables(rows.shape[0])
         phi = np.zeros((rows.shape[0], e.n_features, e.n_outputs))
+        done = self._numpy_values(rows, phi)
+        notes = [numpy_note(done, rows.shape[0])] if done else []
+        if done < rows.shape[0]:
+            tables = self._compiled_values(rows[done:], phi[done:])
+            notes.extend([tables.note] if tables.note else [])
+        return phi, notes
+
+    def compiled_shap_values(self, X: np.ndarray) -> np.ndarray:
+        """:meth:`shap_values` with the compiled kernels only (compiling them if needed)."""
+        e = self.ensemble
+        rows = e.cast_rows(X)
+        phi = np.zeros((rows.shape[0], e.n_features, e.n_outputs))
+        self._compiled_values(rows, phi)
+        return phi
+
+    def _numpy_values(self, rows: np.ndarray, phi: np.ndarray) -> int:
+        """Explain leading row chunks with numpy until the compiled kernels are ready; rows done."""
+        if _tree_warmup.ready("path"):
+            return 0
+        if not self._numpy.usable:  # too large for the numpy layout: the compile is the faster way
+            _tree_warmup.wait("path")
+            return 0
+        paths = self._numpy.get()
+        done = 0
+        for start, stop in path_dependent_chunks(self.ensemble, paths, rows):
+            if start and _tree_warmup.ready("path"):
+                break
+            path_dependent_values(self.ensemble, paths, rows[start:stop], phi[start:stop], self._numpy.w1)
+            done = stop
+        return done
+
+    def _compiled_values(self, rows: np.ndarray, phi: np.ndarray) -> PathTables:
+        e = self.ensemble
+        tables = self._ensure_tables(rows.shape[0])
         for start, stop in row_chunks(rows.shape[0], e.n_features * e.n_outputs * 8):
             shap_path_dependent(rows[start:stop], phi[start:stop], n_chunks(stop - start), *self._common_args(),
-                                (table_start, table_kind, table, self.layout["leaf_output"]), self.layout["w1"],
-                                self._sizes(e.n_features * e.n_outputs * 8))
-        return phi
+                                (tables.table_start, tables.table_kind, tables.table, self.layout["leaf_output"]),
+                                self.layout["w1"], self._sizes(e.n_features * e.n_outputs * 8))
+        return tables
 
     def interaction_values(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """SHAP values and SHAP interaction values (main effects on the diagonal; rows sum to the SHAP values).

@@ -170,9 +170,9 @@ class TreeEnsemble:
     def max_depth(self) -> int:
         """Largest number of edges from a root to a leaf."""
         if self._depth is None:
-            from pellucid.explainers._tree_shap_numba import tree_depths
+            from pellucid.explainers._tree_numpy import node_depths
 
-            self._depth = int(tree_depths(self.children_left, self.children_right, self.tree_start).max(initial=0))
+            self._depth = int(node_depths(self.children_left, self.children_right, self.tree_start).max(initial=0))
         return self._depth
 
     @property
@@ -200,16 +200,36 @@ class TreeEnsemble:
     def predict(self, values: np.ndarray) -> np.ndarray:
         """Sum of the trees plus the base offset, ndarray of shape (n_rows, n_outputs).
 
+        Uses the compiled kernel, or numpy while that kernel is still compiling (see ``_tree_warmup``).
+
         Parameters
         ----------
         values : ndarray of shape (n_rows, n_features)
         """
-        from pellucid.explainers._tree_shap_numba import ensemble_predict
+        from pellucid.explainers import _tree_numpy, _tree_warmup
 
         rows = self.cast_rows(values)
         out = np.zeros((rows.shape[0], self.n_outputs))
-        ensemble_predict(rows, out, *self.node_arrays(), self.value, self.tree_start, self.tree_output)
+        step = max(1, 2**20 // max(self.n_trees, 1))
+        start = 0
+        while start < rows.shape[0] and not _tree_warmup.ready("predict"):
+            stop = min(start + step, rows.shape[0])
+            out[start:stop] = _tree_numpy.predict(self, rows[start:stop])
+            start = stop
+        if start < rows.shape[0]:
+            out[start:] = self._compiled_sum(rows[start:])
         return out + self.base_offset
+
+    def compiled_predict(self, values: np.ndarray) -> np.ndarray:
+        """:meth:`predict` with the compiled kernel only (compiling it if needed)."""
+        return self._compiled_sum(self.cast_rows(values)) + self.base_offset
+
+    def _compiled_sum(self, rows: np.ndarray) -> np.ndarray:
+        from pellucid.explainers._tree_shap_numba import ensemble_predict
+
+        out = np.zeros((rows.shape[0], self.n_outputs))
+        ensemble_predict(rows, out, *self.node_arrays(), self.value, self.tree_start, self.tree_output)
+        return out
 
     def node_arrays(self) -> tuple[np.ndarray, ...]:
         """The arrays a split decision needs, in the kernels' argument order."""
@@ -361,7 +381,7 @@ def concat_trees(
 
 def fill_internal_values(ensemble: TreeEnsemble) -> None:
     """Set each internal node's value to the cover-weighted mean of its children (bottom up)."""
-    from pellucid.explainers._tree_shap_numba import fill_node_means
+    from pellucid.explainers._tree_numpy import fill_node_means
 
     fill_node_means(ensemble.children_left, ensemble.children_right, ensemble.cover, ensemble.value,
                     ensemble.tree_start)

@@ -17,18 +17,38 @@ background into three lookups per leaf, ``P[N]``, ``M[N]`` and ``R[N | i]`` with
 so a row costs ``O(d)`` per leaf whatever the background size. Trees whose leaves would need too large
 tables fall back to walking each (row, background row) pair through the tree (Lundberg et al. 2020,
 Algorithm 3), which costs ``O(background * visited nodes)`` per row.
+
+Until the compiled kernels are loaded (see :mod:`._tree_warmup`), rows are explained with
+:func:`._tree_numpy.interventional_values`; the tables are built at construction when the kernels are
+ready, else on the first compiled call, once, under a lock (one engine may serve many threads).
 """
 
 from __future__ import annotations
 
 import logging
 import math
+import threading
 
 import numpy as np
 from numba import njit, prange
 
-from pellucid.explainers._tree_engine import BLOCK_BYTES, format_bytes, n_chunks, node_lists, row_chunks
+from pellucid.explainers import _tree_warmup
+from pellucid.explainers._tree_engine import (
+    BLOCK_BYTES,
+    format_bytes,
+    n_chunks,
+    node_lists,
+    numpy_note,
+    row_chunks,
+)
 from pellucid.explainers._tree_ensemble import TreeEnsemble
+from pellucid.explainers._tree_numpy import (
+    LazyLeafPaths,
+    background_patterns,
+    interventional_chunks,
+    interventional_usable,
+    interventional_values,
+)
 from pellucid.explainers._tree_shap_numba import goes_left, path_layout
 
 __all__ = ["InterventionalEngine", "INTERVENTIONAL_BUDGET_BYTES", "MAX_INTERVENTIONAL_TABLE_D"]
@@ -39,6 +59,8 @@ logger = logging.getLogger(__name__)
 INTERVENTIONAL_BUDGET_BYTES = 256 * 2**20
 #: Trees with a leaf path of more distinct features than this walk (row, background row) pairs instead.
 MAX_INTERVENTIONAL_TABLE_D = 14
+#: Largest (leaf, feature) x background size of the numpy path's per-background flags; larger wait for the kernels.
+MAX_NUMPY_BACKGROUND_CELLS = 50_000_000
 _EXIT = -1
 
 
@@ -298,7 +320,7 @@ class InterventionalEngine:
     expected_value : ndarray of shape (n_outputs,)
         Weighted mean of the ensemble's output over the background.
     notes : list of str
-        Which trees use tables and which walk background pairs.
+        Which trees use tables and which walk background pairs (once the tables are built).
     """
 
     def __init__(self, ensemble: TreeEnsemble, background: np.ndarray, weights: np.ndarray, *,
@@ -306,11 +328,35 @@ class InterventionalEngine:
         self.ensemble = ensemble
         self.background = ensemble.cast_rows(background)
         self.weights = np.ascontiguousarray(weights, dtype=np.float64)
+        self.budget_bytes = budget_bytes
         self.expected_value = self.weights @ ensemble.predict(self.background)
         self.notes: list[str] = []
-        self._build_tables(budget_bytes)
+        self._lock = threading.Lock()
+        self._arrays: tuple | None = None
+        self._numpy = LazyLeafPaths(ensemble)
+        self._background_patterns: list | None = None
+        if _tree_warmup.ready("interventional"):
+            self._compiled_arrays()
 
-    def _build_tables(self, budget_bytes: int) -> None:
+
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        state.pop("_lock", None)  # locks do not pickle (explainers travel to Dask workers)
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
+
+    def _compiled_arrays(self) -> tuple:
+        """The compiled kernels' tables and layout, built once (under the lock) and never changed."""
+        if self._arrays is None:
+            with self._lock:
+                if self._arrays is None:
+                    self._arrays = self._build_tables(self.budget_bytes)
+        return self._arrays
+
+    def _build_tables(self, budget_bytes: int) -> tuple:
         e = self.ensemble
         layout = path_layout(e, e.max_depth)
         leaf_d = layout["leaf_d"]
@@ -335,7 +381,7 @@ class InterventionalEngine:
                               e.node_arrays(), paths, table_start, tables, max_tree_nodes)
         wx, wz = unanimity_weights(int(leaf_d.max(initial=0)))
         fill_interventional_tables(np.flatnonzero(node_has_table), leaf_d, table_start, tables, wx, wz)
-        self._arrays = (has_table, paths, table_start, tables, wx, wz, max_tree_nodes)
+        arrays = (has_table, paths, table_start, tables, wx, wz, max_tree_nodes)
         if len(chosen) == e.n_trees:
             note = (f"interventional TreeSHAP with background tables for all {e.n_trees} trees "
                     f"({format_bytes(tables.nbytes)}): the cost per row does not grow with the background")
@@ -346,6 +392,7 @@ class InterventionalEngine:
                     "rows")
         self.notes.append(note)
         logger.info(note)
+        return arrays
 
     def shap_values(self, X: np.ndarray) -> np.ndarray:
         """Interventional SHAP values, ndarray of shape (n_rows, n_features, n_outputs).
@@ -354,14 +401,65 @@ class InterventionalEngine:
         ----------
         X : ndarray of shape (n_rows, n_features)
         """
+        return self.shap_values_and_notes(X)[0]
+
+    def shap_values_and_notes(self, X: np.ndarray) -> tuple[np.ndarray, list[str]]:
+        """:meth:`shap_values` and the notes of this call (numpy rows, tables used)."""
         e = self.ensemble
         rows = e.cast_rows(X)
-        has_table, paths, table_start, tables, wx, wz, max_tree_nodes = self._arrays
         phi = np.zeros((rows.shape[0], e.n_features, e.n_outputs))
+        done = self._numpy_values(rows, phi)
+        notes = [numpy_note(done, rows.shape[0])] if done else []
+        if done < rows.shape[0]:
+            self._compiled_values(rows[done:], phi[done:])
+            notes.extend(self.notes)
+        return phi, notes
+
+    def compiled_shap_values(self, X: np.ndarray) -> np.ndarray:
+        """:meth:`shap_values` with the compiled kernels only (compiling them if needed)."""
+        e = self.ensemble
+        rows = e.cast_rows(X)
+        phi = np.zeros((rows.shape[0], e.n_features, e.n_outputs))
+        self._compiled_values(rows, phi)
+        return phi
+
+    def _numpy_usable(self) -> bool:
+        if not self._numpy.usable:
+            return False
+        from pellucid.explainers._tree_numpy import path_edges
+
+        return path_edges(self.ensemble) * len(self.weights) <= MAX_NUMPY_BACKGROUND_CELLS \
+            and interventional_usable(self._numpy.get())
+
+    def _numpy_values(self, rows: np.ndarray, phi: np.ndarray) -> int:
+        """Explain leading row chunks with numpy until the compiled kernels are ready; rows done."""
+        if _tree_warmup.ready("interventional"):
+            return 0
+        if not self._numpy_usable():
+            _tree_warmup.wait("interventional")
+            return 0
+        e = self.ensemble
+        paths = self._numpy.get()
+        if self._background_patterns is None:
+            with self._lock:
+                if self._background_patterns is None:
+                    self._background_patterns = background_patterns(paths, paths.follows(e, self.background))
+        wx, wz = unanimity_weights(self._numpy.max_d)
+        done = 0
+        for start, stop in interventional_chunks(paths, rows, len(self.weights)):
+            if start and _tree_warmup.ready("interventional"):
+                break
+            interventional_values(e, paths, rows[start:stop], self._background_patterns, self.weights,
+                                  phi[start:stop], wx, wz)
+            done = stop
+        return done
+
+    def _compiled_values(self, rows: np.ndarray, phi: np.ndarray) -> None:
+        e = self.ensemble
+        has_table, paths, table_start, tables, wx, wz, max_tree_nodes = self._compiled_arrays()
         bytes_per_row = e.n_features * e.n_outputs * 8
         block = int(np.clip(BLOCK_BYTES // bytes_per_row, 4, 1024))
         for start, stop in row_chunks(rows.shape[0], bytes_per_row):
             shap_interventional(rows[start:stop], phi[start:stop], n_chunks(stop - start), block, self.background,
                                 self.weights, has_table, e.node_arrays(), e.value, e.tree_start, e.tree_output, paths,
                                 (table_start, tables), wx, wz, e.max_depth, max_tree_nodes)
-        return phi

@@ -29,8 +29,6 @@ from numba import njit, prange
 
 __all__ = [
     "goes_left",
-    "tree_depths",
-    "fill_node_means",
     "ensemble_predict",
     "path_layout",
     "shapley_weights",
@@ -60,45 +58,6 @@ def goes_left(x, node, threshold, flags, cat_start, cat_len, cat_bits):  # noqa:
     if (flag & 2) and -1e-35 <= x <= 1e-35:
         return (flag & 1) != 0
     return x <= threshold[node]
-
-
-@njit(cache=True)
-def tree_depths(children_left, children_right, tree_start):
-    """Depth (edges from root to the deepest leaf) of each tree, ndarray of shape (n_trees,)."""
-    n_nodes = len(children_left)
-    depth = np.zeros(n_nodes, np.int64)
-    n_trees = len(tree_start) - 1
-    out = np.zeros(n_trees, np.int64)
-    for t in range(n_trees):
-        deepest = 0
-        # children have larger indices than their parent (checked by TreeEnsemble.validate)
-        for node in range(tree_start[t], tree_start[t + 1]):
-            if node == tree_start[t]:
-                depth[node] = 0
-            left = children_left[node]
-            if left >= 0:
-                depth[left] = depth[node] + 1
-                depth[children_right[node]] = depth[node] + 1
-            elif depth[node] > deepest:
-                deepest = depth[node]
-        out[t] = deepest
-    return out
-
-
-@njit(cache=True)
-def fill_node_means(children_left, children_right, cover, value, tree_start):
-    """Internal node value = sum over children of (child cover / node cover) * child value, bottom up."""
-    for node in range(len(children_left) - 1, -1, -1):
-        left = children_left[node]
-        if left < 0:
-            continue
-        right = children_right[node]
-        parent_cover = cover[node]
-        for k in range(value.shape[1]):
-            if parent_cover > 0:
-                value[node, k] = (cover[left] * value[left, k] + cover[right] * value[right, k]) / parent_cover
-            else:
-                value[node, k] = 0.0
 
 
 @njit(cache=True, nogil=True, parallel=True)

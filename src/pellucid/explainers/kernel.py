@@ -69,6 +69,10 @@ logger = logging.getLogger(__name__)
 DEFAULT_BATCH_CELLS = 2**21
 #: A background is summarised to ``nclusters`` rows only above ``SUMMARY_ROWS_PER_CLUSTER * nclusters`` rows (SDK).
 SUMMARY_ROWS_PER_CLUSTER = 10
+#: Default most rows of one model call: cheap models (MLPs, linear models, KNN) run 1.5-2x slower per row on
+#: 160,000-row calls than on 20,000-40,000-row ones (their intermediate arrays leave the cache), and
+#: larger calls save nothing measurable (bench/bench_kernel.py).
+DEFAULT_BATCH_ROWS = 2**15
 #: Bound on the coalition values held at once (explained rows x coalitions x outputs); larger inputs are
 #: explained block by block with the same coalitions.
 MAX_VALUE_CELLS = 2**23
@@ -115,7 +119,8 @@ class KernelExplainer(BaseExplainer):
     seed : int, default 0
         Seed of the coalition sampling and of the background summary.
     max_batch_rows : int, optional
-        Most synthetic rows per model call; default ``2**21 // n_features`` (about 16 MiB of float64).
+        Most synthetic rows per model call; default ``min(2**15, 2**21 // n_features)`` (at most 16 MiB of
+        float64).
     tolerance : float, optional
         Stop sampling once every standard error (in the output's units) is at most this; ``nsamples`` is
         then the most coalitions spent per row.
@@ -442,7 +447,7 @@ class KernelExplainer(BaseExplainer):
         n_items = masks.shape[0]
         outputs = np.empty((n_items, n_outputs, n_rows))
         if n_items:
-            max_rows = self.max_batch_rows or max(1, DEFAULT_BATCH_CELLS // n_features)
+            max_rows = self.max_batch_rows or max(1, min(DEFAULT_BATCH_ROWS, DEFAULT_BATCH_CELLS // n_features))
             rows_per_call = min(n_rows, max_rows)
             items_per_call = max(1, max_rows // rows_per_call)
             buffer = None if rows.dtype == object or background.dtype == object else np.empty(

@@ -33,6 +33,7 @@ Examples
 from __future__ import annotations
 
 import logging
+import threading
 from typing import Any, ClassVar
 
 import numpy as np
@@ -178,6 +179,18 @@ class TreeExplainer(BaseExplainer):
         self._extraction_error: str | None = None
         self._path_engine: PathDependentEngine | None = None
         self._interventional_engine: Any = None
+        # one explainer may serve many threads: lazy reads of the trees and engine builds run once, under this lock
+        self._lazy_lock = threading.RLock()
+
+
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        state.pop("_lazy_lock", None)  # locks do not pickle (explainers travel to Dask workers)
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._lazy_lock = threading.RLock()
 
     # ------------------------------------------------------------------ BaseExplainer hooks
     @classmethod
@@ -202,7 +215,9 @@ class TreeExplainer(BaseExplainer):
     def ensemble(self) -> TreeEnsemble:
         """The model's trees in pellucid's array form (extracted on first use)."""
         if self._ensemble is None:
-            self._ensemble = extract_ensemble(self.model)
+            with self._lazy_lock:
+                if self._ensemble is None:
+                    self._ensemble = extract_ensemble(self.model)
         return self._ensemble
 
     def _interventional_mode(self) -> bool:
@@ -221,28 +236,36 @@ class TreeExplainer(BaseExplainer):
         if not rows.is_numeric or self._extraction_error is not None:
             return True
         if self._ensemble is None:
-            try:
-                self._ensemble = extract_ensemble(self.model)
-            except ModelInterfaceError as exc:
-                self._extraction_error = str(exc)
-                note = f"explained with {_LIBRARY_NAMES[self.info.family]}'s own TreeSHAP: {exc}"
-                self._notes.append(note)
-                logger.info(note)
-                return True
+            with self._lazy_lock:
+                if self._extraction_error is not None:
+                    return True
+                if self._ensemble is None:
+                    try:
+                        self._ensemble = extract_ensemble(self.model)
+                    except ModelInterfaceError as exc:
+                        self._extraction_error = str(exc)
+                        note = f"explained with {_LIBRARY_NAMES[self.info.family]}'s own TreeSHAP: {exc}"
+                        self._notes.append(note)
+                        logger.info(note)
+                        return True
         return False
 
     def _path_dependent(self) -> PathDependentEngine:
         if self._path_engine is None:
-            self._path_engine = PathDependentEngine(self.ensemble)
+            with self._lazy_lock:
+                if self._path_engine is None:
+                    self._path_engine = PathDependentEngine(self.ensemble)
         return self._path_engine
 
     def _interventional(self) -> Any:
         if self._interventional_engine is None:
             from pellucid.explainers._tree_interventional import InterventionalEngine
 
-            background = self._numeric(self.background, "initialization_examples")
-            self._interventional_engine = InterventionalEngine(self.ensemble, background,
-                                                               self.background.row_weights())
+            with self._lazy_lock:
+                if self._interventional_engine is None:
+                    background = self._numeric(self.background, "initialization_examples")
+                    self._interventional_engine = InterventionalEngine(self.ensemble, background,
+                                                                       self.background.row_weights())
         return self._interventional_engine
 
     # ------------------------------------------------------------------ computing
@@ -299,15 +322,15 @@ class TreeExplainer(BaseExplainer):
             algorithm = f"{_LIBRARY_NAMES[self.info.family]}'s native path-dependent TreeSHAP"
         elif self.feature_perturbation == "tree_path_dependent":
             engine = self._path_dependent()
-            values = engine.shap_values(self._numeric(rows, "evaluation_examples"))
+            values, engine_notes = engine.shap_values_and_notes(self._numeric(rows, "evaluation_examples"))
             expected = engine.expected_value()
-            notes.extend(engine.notes)
+            notes.extend(engine_notes)
             algorithm = "pellucid path-dependent TreeSHAP"
         else:
             engine = self._interventional()
-            values = engine.shap_values(self._numeric(rows, "evaluation_examples"))
+            values, engine_notes = engine.shap_values_and_notes(self._numeric(rows, "evaluation_examples"))
             expected = engine.expected_value
-            notes.extend(engine.notes)
+            notes.extend(engine_notes)
             algorithm = "pellucid interventional TreeSHAP"
         values, expected, model_output = self._to_explained(values, expected, model_output)
         error = float(np.abs(values.sum(axis=1) + expected - model_output).max(initial=0.0))
