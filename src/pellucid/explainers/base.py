@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
+from pellucid._progress import check_progress, explain_in_blocks
 from pellucid.data import Dataset, as_dataset
 from pellucid.errors import ArgumentError, DataShapeError
 from pellucid.explanation import CLASSIFICATION, Explanation
@@ -161,7 +162,13 @@ class BaseExplainer:
 
     # ------------------------------------------------------------------ public API
     def explain_local(
-        self, evaluation_examples: Any, *, raw: bool = False, backend: str = "local", **backend_options: Any
+        self,
+        evaluation_examples: Any,
+        *,
+        raw: bool = False,
+        progress: bool | None = None,
+        backend: str = "local",
+        **backend_options: Any,
     ) -> Explanation:
         """Explain each row of ``evaluation_examples``.
 
@@ -173,6 +180,9 @@ class BaseExplainer:
             ``dask.dataframe``.
         raw : bool, default False
             Return the explanation in raw features (needs transformations); engineered features otherwise.
+        progress : bool, optional
+            Show a progress bar (``tqdm.auto``): True always, False never; by default when the call is
+            expected to take more than about 2 s and stderr is a terminal or the code runs in a notebook.
         backend : {"local", "dask"}, default "local"
             "dask" explains partitions of the rows on a Dask cluster
             (:func:`pellucid.distributed.explain_local`).
@@ -184,11 +194,14 @@ class BaseExplainer:
         Explanation
             Local values of shape (n_rows, n_features, n_outputs) and the expected values.
         """
+        check_progress(progress)
         if backend != "local" or backend_options:
+            if progress is not None and backend != "local":
+                backend_options["progress"] = progress
             module = backend_module(backend, backend_options)
             return module.explain_local(self, evaluation_examples, raw=raw, **backend_options)
         rows, raw_rows = self._read_input(evaluation_examples)
-        result = self._explain_rows(rows)
+        result = self._explain_with_progress(rows, progress)
         return self._finish(self._build(rows, result), raw_rows, raw)
 
     def explain_global(
@@ -197,6 +210,7 @@ class BaseExplainer:
         *,
         include_local: bool | None = None,
         raw: bool = False,
+        progress: bool | None = None,
         backend: str = "local",
         **backend_options: Any,
     ) -> Explanation:
@@ -212,6 +226,8 @@ class BaseExplainer:
         raw : bool, default False
             Return the explanation in raw features (needs transformations); raw global values are then the
             mean absolute raw local values.
+        progress : bool, optional
+            Show a progress bar: True always, False never, default on long calls where it can be seen.
         backend : {"local", "dask"}, default "local"
             "dask" computes on a Dask cluster (:func:`pellucid.distributed.explain_global`; its ``output=``
             writes local values to files on the workers and reduces the global values there).
@@ -222,7 +238,10 @@ class BaseExplainer:
         -------
         Explanation
         """
+        check_progress(progress)
         if backend != "local" or backend_options:
+            if progress is not None and backend != "local":
+                backend_options["progress"] = progress
             module = backend_module(backend, backend_options)
             return module.explain_global(
                 self, evaluation_examples, include_local=include_local, raw=raw, **backend_options
@@ -233,7 +252,7 @@ class BaseExplainer:
             if default is None:
                 raise ArgumentError("explain_global needs evaluation_examples when the explainer has no background")
             evaluation_examples = default
-        explanation = self.explain_local(evaluation_examples, raw=raw)
+        explanation = self.explain_local(evaluation_examples, raw=raw, progress=progress)
         if include_local:
             return explanation
         return explanation.global_only()
@@ -253,6 +272,44 @@ class BaseExplainer:
         # pellucid.scoring sits above the explainers: imported at call time, never at module level.
         scoring = importlib.import_module("pellucid.scoring")
         return scoring.create_scoring_explainer(self, X)
+
+    # ------------------------------------------------------------------ progress
+    #: False when a row's values depend on the other rows of the call (own random draws per call):
+    #: such explainers are explained in one call and the progress bar steps once.
+    _rows_independent: ClassVar[bool] = True
+
+    def _row_granularity(self, rows: Dataset) -> int:
+        """Rows are split into blocks of a multiple of this many rows (values must not depend on the split)."""
+        return 1
+
+    def _explain_with_progress(self, rows: Dataset, progress: bool | None) -> LocalResult:
+        """``_explain_rows`` over ``rows``, in blocks under a progress bar when the call is long."""
+
+        def explain(start: int, stop: int) -> LocalResult:
+            if start == 0 and stop == rows.n_rows:
+                return self._explain_rows(rows)
+            block = rows.with_values(rows.values[start:stop])
+            block.notes = []
+            return self._explain_rows(block)
+
+        parts = explain_in_blocks(rows.n_rows, explain, progress=progress, splittable=self._rows_independent,
+                                  granularity=self._row_granularity(rows), desc=f"explaining ({self.method})")
+        return parts[0] if len(parts) == 1 else self._join_results(parts)
+
+    def _join_results(self, parts: list[LocalResult]) -> LocalResult:
+        """One result from the results of consecutive row blocks (meta of the first, notes of all)."""
+
+        def joined(name: str) -> np.ndarray | None:
+            arrays = [getattr(part, name) for part in parts]
+            return None if any(a is None for a in arrays) else np.concatenate(arrays, axis=0)
+
+        meta = dict(parts[0].meta)
+        notes: list[str] = []
+        for part in parts:
+            notes.extend(note for note in part.meta.get("notes", []) if note not in notes)
+        meta["notes"] = notes
+        return LocalResult(values=joined("values"), expected_values=parts[0].expected_values,
+                           model_output=joined("model_output"), standard_errors=joined("standard_errors"), meta=meta)
 
     # ------------------------------------------------------------------ helpers for subclasses
     def _read_rows(self, evaluation_examples: Any) -> Dataset:

@@ -122,6 +122,9 @@ class LIMEExplainer(BaseExplainer):
         The training statistics (bins, frequencies, means).
     """
 
+    # Random draws are made per call: a row's values depend on the rows explained with it.
+    _rows_independent = False
+
     method: ClassVar[str] = "lime"
 
     def __init__(
