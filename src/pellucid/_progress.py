@@ -70,7 +70,7 @@ def explain_in_blocks(
     granularity: int = 1,
     block_rows: int | None = None,
     desc: str = "explaining",
-    threshold_s: float = THRESHOLD_S,
+    threshold_s: float | None = None,
 ) -> list[T]:
     """Explain rows ``[0, n_rows)`` as ``explain(start, stop)`` calls, with a progress bar on long runs.
 
@@ -94,8 +94,8 @@ def explain_in_blocks(
         Always explain blocks of this many rows (bounded memory); default about 1/50 of the rows.
     desc : str
         The bar's label.
-    threshold_s : float
-        Expected duration above which the bar is shown.
+    threshold_s : float, optional
+        Expected duration above which the bar is shown; default :data:`THRESHOLD_S`.
 
     Returns
     -------
@@ -103,6 +103,7 @@ def explain_in_blocks(
         The results of the calls, in row order.
     """
     check_progress(progress)
+    threshold_s = THRESHOLD_S if threshold_s is None else threshold_s
     show = visible(progress)
     if n_rows <= 0 or (block_rows is None and not show):
         return [explain(0, n_rows)]
