@@ -77,7 +77,7 @@ def explanation_html(explanation: Explanation, *, top_k: int = TOP_K) -> str:
                                      f", {len(explanation.classes)} classes")),
         ("output space", str(meta.get("output_space", "not recorded"))),
         ("rows", rows),
-        ("features", f"{explanation.n_features} {'raw' if explanation.is_raw else 'engineered'}"),
+        ("features", f"{explanation.n_features}" + (" raw" if explanation.is_raw else "")),
         ("expected value" + ("s" if explanation.classes is not None else ""), expected_text),
     ]
     k = min(int(top_k), explanation.n_features)
