@@ -146,7 +146,6 @@ def _check_out(out: Path, force: bool) -> None:
 def _run_explain(args: argparse.Namespace) -> int:
     if args.method == "pfi" and args.target is None:
         raise ArgumentError("--method pfi needs the true labels: pass --target COLUMN")
-    _check_out(Path(args.out), args.force)
     data = load_table(args.data)
     labels = None
     if args.target is not None:
@@ -155,6 +154,7 @@ def _run_explain(args: argparse.Namespace) -> int:
         labels = data.pop(args.target).to_numpy()
     background = load_table(args.background).drop(columns=[args.target], errors="ignore") if args.background else data
     model = load_model(args.model, allow_pickle=args.allow_pickle)
+    _check_out(Path(args.out), args.force)
     _check_columns(model, data, args)
     options: dict[str, Any] = {}
     if args.model_task != "unknown":
@@ -168,9 +168,12 @@ def _run_explain(args: argparse.Namespace) -> int:
     except PellucidError as exc:
         raise _in_cli_words(exc, args) from exc.__cause__
     explanation.save(args.out)
-    space = explanation.meta.get("output_space", "unrecorded")
+    if explanation.local_values is not None:
+        measure = f"values in the {explanation.meta.get('output_space', 'unrecorded')} space"
+    else:  # a global-only method (permutation importance): importances are drops of a metric
+        measure = f"importances as drops in {explanation.meta.get('metric', 'the score')}"
     print(f"explained {len(data)} rows with {explanation.meta.get('explainer', type(explainer).__name__)} "
-          f"({explanation.method}); values in the {space} space; saved {args.out}")
+          f"({explanation.method}); {measure}; saved {args.out}")
     for rank, (name, value) in enumerate(explanation.get_feature_importance_dict(args.top_k).items(), start=1):
         print(f"{rank:3d}. {name:30s} {value:.6g}")
     return 0

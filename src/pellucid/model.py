@@ -20,6 +20,13 @@ from pellucid.explanation import CLASSIFICATION, REGRESSION
 
 __all__ = ["ModelWrapper", "TASKS", "model_type_name", "is_callable_model"]
 
+#: How to give a classifier without predict_proba (e.g. an SVC) probabilities: scikit-learn's recommendation
+#: since 1.9 deprecated SVC(probability=True).
+SVC_ADVICE = (
+    "Wrap it in a calibrator: CalibratedClassifierCV(SVC(), ensemble=False) from sklearn.calibration "
+    "(scikit-learn's replacement for the deprecated SVC(probability=True))"
+)
+
 TASKS = ("unknown", CLASSIFICATION, REGRESSION)
 
 
@@ -102,14 +109,14 @@ class ModelWrapper:
                 return model, "function", CLASSIFICATION
             raise ModelInterfaceError(
                 f"a classifier must have predict_proba (or be a function returning probabilities); "
-                f"found {model_type_name(model)} without one. For sklearn's SVC pass probability=True"
+                f"found {model_type_name(model)} without one. {SVC_ADVICE}"
             )
         if has_predict:
             if model_task == "unknown" and _is_sklearn_classifier(model):
                 raise ModelInterfaceError(
                     f"{model_type_name(model)} is a classifier without predict_proba; explanations of a "
-                    "classifier are in class probabilities, so fit it with probabilities enabled "
-                    "(e.g. SVC(probability=True)) or pass model_task='regression' to explain predict()"
+                    f"classifier are in class probabilities, so give it probabilities ({SVC_ADVICE}) "
+                    "or pass model_task='regression' to explain predict()"
                 )
             return model.predict, "predict", REGRESSION
         if callable(model):
