@@ -103,3 +103,17 @@ def test_tabular_explain_global_batches_under_one_bar(diabetes, capsys):
     silent = explainer.explain_global(X, batch_size=30, progress=False)
     assert capsys.readouterr().err == ""
     np.testing.assert_allclose(shown.local_values, silent.local_values)
+
+
+def test_permutation_importance_shows_a_bar_over_its_shuffles(diabetes, capsys):
+    from pellucid.explainers.pfi import PFIExplainer
+
+    model, X = diabetes
+    y = model.predict(X) + np.random.default_rng(0).normal(size=X.shape[0])
+    explainer = PFIExplainer(model, n_repeats=3)
+    shown = explainer.explain_global(X, y, progress=True)
+    err = capsys.readouterr().err
+    assert "explaining (permutation_importance)" in err and "shuffle" in err
+    silent = explainer.explain_global(X, y, progress=False)
+    assert capsys.readouterr().err == ""
+    np.testing.assert_array_equal(shown.global_values, silent.global_values)

@@ -55,10 +55,10 @@ def visible(progress: bool | None) -> bool:
     return terminal or _in_notebook()
 
 
-def _bar(total: int, desc: str) -> Any:
+def _bar(total: int, desc: str, unit: str) -> Any:
     from tqdm.auto import tqdm
 
-    return tqdm(total=total, desc=desc, unit="row", leave=False, file=sys.stderr, dynamic_ncols=True)
+    return tqdm(total=total, desc=desc, unit=unit, leave=False, file=sys.stderr, dynamic_ncols=True)
 
 
 def explain_in_blocks(
@@ -70,6 +70,7 @@ def explain_in_blocks(
     granularity: int = 1,
     block_rows: int | None = None,
     desc: str = "explaining",
+    unit: str = "row",
     threshold_s: float | None = None,
 ) -> list[T]:
     """Explain rows ``[0, n_rows)`` as ``explain(start, stop)`` calls, with a progress bar on long runs.
@@ -94,6 +95,8 @@ def explain_in_blocks(
         Always explain blocks of this many rows (bounded memory); default about 1/50 of the rows.
     desc : str
         The bar's label.
+    unit : str, default "row"
+        What the bar counts.
     threshold_s : float, optional
         Expected duration above which the bar is shown; default :data:`THRESHOLD_S`.
 
@@ -108,7 +111,7 @@ def explain_in_blocks(
     if n_rows <= 0 or (block_rows is None and not show):
         return [explain(0, n_rows)]
     if not splittable:
-        bar = _bar(n_rows, desc) if show else None
+        bar = _bar(n_rows, desc, unit) if show else None
         try:
             result = explain(0, n_rows)
             if bar is not None:
@@ -123,7 +126,7 @@ def explain_in_blocks(
     done = min(block, n_rows)
     results = [explain(0, done)]
     expected = (time.perf_counter() - started) / done * n_rows
-    bar = _bar(n_rows, desc) if show and (progress or expected > threshold_s) else None
+    bar = _bar(n_rows, desc, unit) if show and (progress or expected > threshold_s) else None
     if bar is None and block_rows is None:
         if done < n_rows:
             results.append(explain(done, n_rows))

@@ -33,6 +33,7 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
+from pellucid._progress import check_progress, explain_in_blocks
 from pellucid.data import Dataset
 from pellucid.errors import ArgumentError, DataShapeError, DataValueError, describe
 from pellucid.explainers._pfi_metrics import resolve_metric
@@ -134,7 +135,9 @@ class PFIExplainer(BaseExplainer):
             "KernelExplainer for local explanations"
         )
 
-    def explain_global(self, evaluation_examples: Any = None, true_labels: Any = None) -> Explanation:
+    def explain_global(
+        self, evaluation_examples: Any = None, true_labels: Any = None, *, progress: bool | None = None
+    ) -> Explanation:
         """Importance of each feature: the drop in the metric when the feature is shuffled.
 
         Parameters
@@ -143,6 +146,9 @@ class PFIExplainer(BaseExplainer):
             Labelled rows to score the model on (numpy, pandas, scipy.sparse or DenseData-like).
         true_labels : array-like of shape (n_rows,)
             The true labels (classes for a classifier, targets for a regressor).
+        progress : bool, optional
+            A progress bar over the shuffled copies: True always, False never; by default when the call is
+            expected to take more than about 2 s and stderr is a terminal or the code runs in a notebook.
 
         Returns
         -------
@@ -151,6 +157,7 @@ class PFIExplainer(BaseExplainer):
             ``meta["importances_std"]`` the standard deviation over repeats, ``meta["importances"]`` of shape
             (n_features, n_repeats) each repeat's drop, ``meta["baseline_score"]`` the unpermuted score.
         """
+        check_progress(progress)
         if evaluation_examples is None:
             raise ArgumentError("explain_global needs evaluation_examples (labelled rows); found None")
         if true_labels is None:
@@ -164,7 +171,7 @@ class PFIExplainer(BaseExplainer):
         labels = self._read_labels(true_labels, rows.n_rows)
         name, score = resolve_metric(self.metric, self._model.task, self._label_set())
         baseline = float(score(labels, self._predict(rows.values)[None])[0])
-        drops = baseline - self._permuted_scores(rows, labels, score)  # (n_features, n_repeats)
+        drops = baseline - self._permuted_scores(rows, labels, score, progress)  # (n_features, n_repeats)
         importances = drops.mean(axis=1)
         task, classes = self._task_and_classes()
         n_outputs = len(classes) if task == CLASSIFICATION else 1
@@ -233,7 +240,7 @@ class PFIExplainer(BaseExplainer):
             )
         return labels
 
-    def _permuted_scores(self, rows: Dataset, labels: np.ndarray, score: Any) -> np.ndarray:
+    def _permuted_scores(self, rows: Dataset, labels: np.ndarray, score: Any, progress: bool | None) -> np.ndarray:
         """Scores of shuffled copies, shape (n_features, n_repeats), several copies per model call."""
         n_rows, n_features = rows.values.shape
         rng = np.random.default_rng(self.seed)
@@ -243,13 +250,16 @@ class PFIExplainer(BaseExplainer):
         scores = np.empty(n_features * self.n_repeats)
         batch = max(1, CELL_BUDGET // (n_rows * n_features))
         row_index = np.arange(n_rows)[None, :]
-        for start in range(0, len(scores), batch):
-            part = slice(start, min(start + batch, len(scores)))
-            feature = shuffled_feature[part][:, None]
-            copies = np.broadcast_to(rows.values, (part.stop - start, n_rows, n_features)).copy()
-            copies[np.arange(part.stop - start)[:, None], row_index, feature] = rows.values[orders[part], feature]
+
+        def score_copies(start: int, stop: int) -> None:
+            feature = shuffled_feature[start:stop][:, None]
+            copies = np.broadcast_to(rows.values, (stop - start, n_rows, n_features)).copy()
+            copies[np.arange(stop - start)[:, None], row_index, feature] = rows.values[orders[start:stop], feature]
             outputs = self._predict(copies.reshape(-1, n_features))
-            scores[part] = score(labels, outputs.reshape(part.stop - start, n_rows, -1))
+            scores[start:stop] = score(labels, outputs.reshape(stop - start, n_rows, -1))
+
+        explain_in_blocks(len(scores), score_copies, progress=progress, block_rows=batch,
+                          desc=f"explaining ({self.method})", unit="shuffle")
         return scores.reshape(n_features, self.n_repeats)
 
     def _predict(self, values: np.ndarray) -> np.ndarray:
