@@ -285,3 +285,10 @@ def test_a_missing_matplotlib_names_the_plots_extra(monkeypatch):
     monkeypatch.setitem(sys.modules, "matplotlib.pyplot", None)
     with pytest.raises(MissingDependencyError, match=r"pellucid\[plots\]"):
         regression().plot_bar()
+
+
+def test_beeswarm_legend_names_the_categories_of_a_categorical_feature():
+    ax = categorical().plot_beeswarm(top_k=3)
+    legend = ax.get_legend()
+    assert legend.get_title().get_text() == "colour"
+    assert [t.get_text() for t in legend.get_texts()] == ["blue", "green", "red"]

@@ -149,6 +149,9 @@ def plot_beeswarm(explanation: Explanation, *, top_k: int = 10, output: Any = No
     numeric = next((key for key in keys if key is not None and key[0] == "numeric"), None)
     if numeric is not None:
         add_colour_key(ax, ("numeric", 0.0, 1.0), "feature value (low to high)")
+    categorical = [(j, key) for j, key in zip(order, keys) if key is not None and key[0] == "categories"]
+    if categorical:  # the legend of the most important categorical feature
+        add_colour_key(ax, categorical[0][1], explanation.features[categorical[0][0]])
     ax.spines[["top", "right"]].set_visible(False)
     return ax
 
