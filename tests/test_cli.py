@@ -50,7 +50,8 @@ def test_pickle_needs_allow_pickle_and_skops_does_not(tmp_path, iris_csv, capsys
                  "--out", str(out)]) == 0
     safe = tmp_path / "model.skops"
     skops_io.dump(model, safe)
-    assert main(["explain", "--model", str(safe), "--data", str(path), "--target", "target", "--out", str(out)]) == 0
+    assert main(["explain", "--model", str(safe), "--data", str(path), "--target", "target", "--out", str(out),
+                 "--force"]) == 0
     assert Explanation.load(out).meta["explainer"] == "LinearExplainer"
 
 
@@ -64,9 +65,11 @@ def test_methods_and_bad_arguments(tmp_path, iris_csv, capsys):
     assert main(["explain", "--model", str(safe), "--data", str(path), "--target", "target", "--method", "pfi",
                  "--out", str(out)]) == 0
     assert Explanation.load(out).method == "permutation_importance"
-    assert main(["explain", "--model", str(safe), "--data", str(path), "--method", "pfi", "--out", str(out)]) == 2
+    assert main(["explain", "--model", str(safe), "--data", str(path), "--method", "pfi", "--out", str(out),
+                 "--force"]) == 2
     assert "--target" in capsys.readouterr().err
-    assert main(["explain", "--model", str(safe), "--data", str(tmp_path / "missing.csv"), "--out", str(out)]) == 2
+    assert main(["explain", "--model", str(safe), "--data", str(tmp_path / "missing.csv"), "--out", str(out),
+                 "--force"]) == 2
     assert "no file" in capsys.readouterr().err
     assert main(["explain", "--model", str(tmp_path / "model.bin"), "--data", str(path), "--out", str(out)]) == 2
 
@@ -121,3 +124,54 @@ def test_python_dash_m_pellucid_runs_the_cli(tmp_path, iris_csv):
     bad = subprocess.run([sys.executable, "-m", "pellucid", "explain", "--model", str(safe), "--data",
                           str(tmp_path / "missing.csv")], capture_output=True, text=True, env=env, timeout=120)
     assert bad.returncode == 2 and "no file" in bad.stderr
+def _breast_cancer(tmp_path, *, named: bool):
+    from sklearn.datasets import load_breast_cancer
+
+    data = load_breast_cancer(as_frame=True)
+    frame = data.frame
+    X = frame.drop(columns="target")
+    model = LogisticRegression(max_iter=5000).fit(X if named else X.to_numpy(), frame["target"])
+    model_file = tmp_path / ("named.joblib" if named else "plain.joblib")
+    joblib.dump(model, model_file)
+    path = tmp_path / "cancer.csv"
+    frame.to_csv(path, index=False)
+    return path, model_file
+
+
+@pytest.mark.parametrize("named", [True, False])
+def test_a_missing_target_names_the_flag(tmp_path, capsys, named):
+    path, model_file = _breast_cancer(tmp_path, named=named)
+    out = tmp_path / "e.json"
+    assert main(["explain", "--model", str(model_file), "--allow-pickle", "--data", str(path), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "--target" in err and "initialization_examples" not in err and not out.exists()
+    assert ("['target']" in err) if named else ("31 columns" in err and "30 features" in err)
+
+
+def test_python_argument_names_become_flags(tmp_path, iris_csv, capsys):
+    from pellucid.cli import _in_cli_words, build_parser
+    from pellucid.errors import DataShapeError
+
+    args = build_parser().parse_args(["explain", "--model", "m", "--data", "d.csv"])
+    error = _in_cli_words(DataShapeError("initialization_examples must have 4 features; evaluation_examples has 5"), args)
+    assert isinstance(error, DataShapeError)
+    assert str(error) == ("--data (the background, as no --background was given) must have 4 features; "
+                          "--data has 5")
+
+
+def test_out_is_never_overwritten_silently_and_the_summary_names_the_output_space(tmp_path, iris_csv, capsys):
+    path, frame = iris_csv
+    model = LogisticRegression(max_iter=1000).fit(frame.drop(columns="target"), frame["target"])
+    model_file = tmp_path / "model.joblib"
+    joblib.dump(model, model_file)
+    out = tmp_path / "e.json"
+    out.write_text("precious", encoding="utf-8")
+    command = ["explain", "--model", str(model_file), "--allow-pickle", "--data", str(path), "--target", "target",
+               "--out", str(out)]
+    assert main(command) == 2
+    assert "--force" in capsys.readouterr().err and out.read_text(encoding="utf-8") == "precious"
+    assert main([*command, "--force"]) == 0
+    printed = capsys.readouterr().out
+    explanation = Explanation.load(out)
+    assert f"values in the {explanation.meta['output_space']} space" in printed
+    assert explanation.meta["output_space"] in ("logit", "log_odds", "probability")

@@ -11,7 +11,7 @@ Examples
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pellucid._version import __version__
 from pellucid.errors import PellucidError
@@ -53,6 +53,43 @@ _LAZY = {
     "save_explanation": "pellucid.serialization",
     "load_explanation": "pellucid.serialization",
 }
+
+if TYPE_CHECKING:  # what editors and type checkers see: the real classes and signatures behind _LAZY
+    from pellucid.dashboard import ExplanationDashboard
+    from pellucid.explainers.base import BaseExplainer
+    from pellucid.explainers.deep import DeepExplainer
+    from pellucid.explainers.kernel import KernelExplainer
+    from pellucid.explainers.lime import LIMEExplainer
+    from pellucid.explainers.linear import LinearExplainer
+    from pellucid.explainers.mimic import MimicExplainer
+    from pellucid.explainers.pfi import PFIExplainer
+    from pellucid.explainers.tabular import SamplingPolicy, TabularExplainer
+    from pellucid.explainers.tree import TreeExplainer
+    from pellucid.mimic.models import (
+        DecisionTreeExplainableModel,
+        LGBMExplainableModel,
+        LinearExplainableModel,
+        SGDExplainableModel,
+    )
+    from pellucid.scoring import (
+        DeepScoringExplainer,
+        KernelScoringExplainer,
+        LinearScoringExplainer,
+        ScoringExplainer,
+        TreeScoringExplainer,
+        create_scoring_explainer,
+    )
+    from pellucid.store.client import ExplanationClient
+    from pellucid.text.explainer import TextExplainer
+    from pellucid.text.han import HANExplainer
+    from pellucid.text.render import TextHighlight, render_text_html
+    from pellucid.transformations import (
+        DataFrameMapper,
+        FeatureMap,
+        get_feature_map,
+        raw_explanation,
+        split_pipeline,
+    )
 
 __all__ = ["__version__", "Explanation", "PellucidError", *_LAZY]
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -105,6 +107,74 @@ def _make_explainer(method: str, model: Any, background: Any, options: dict) -> 
     return getattr(importlib.import_module(module_name), class_name)(model, background, **options)
 
 
+# Python argument names in pellucid's messages -> the flags a command-line user typed.
+_FLAG_WORDS = (
+    ("evaluation_examples", "--data"),
+    ("true_labels", "--target"),
+    ("model_task", "--model-task"),
+)
+
+
+def _in_cli_words(exc: PellucidError, args: argparse.Namespace) -> PellucidError:
+    """The same error, naming the CLI flags instead of the Python arguments behind them."""
+    message = str(exc)
+    background = "--background" if args.background else "--data (the background, as no --background was given)"
+    for python_name, flag in (("initialization_examples", background), *_FLAG_WORDS):
+        message = message.replace(python_name, flag)
+    if message == str(exc):
+        return exc
+    try:
+        translated = type(exc)(message)
+    except TypeError:  # an error type with another constructor: keep it as it is
+        return exc
+    translated.__cause__ = exc
+    return translated
+
+
+def _model_columns(model: Any) -> tuple[int | None, list[str] | None]:
+    """The number and names of the features a loaded model expects, where the model says."""
+    names = getattr(model, "feature_names_in_", None)
+    count = getattr(model, "n_features_in_", None)
+    for number, naming in (("num_feature", "feature_name"), ("num_features", None)):  # LightGBM, XGBoost boosters
+        if count is None and callable(getattr(model, number, None)):
+            try:
+                count = int(getattr(model, number)())
+                names = getattr(model, naming)() if naming else getattr(model, "feature_names", None)
+            except Exception:  # a model object that only looks like a booster
+                count, names = None, None
+    return (None if count is None else int(count)), (None if names is None else [str(n) for n in names])
+
+
+def _check_columns(model: Any, data: Any, args: argparse.Namespace) -> None:
+    """Compare --data's columns with the model's features; say which flag fixes a mismatch."""
+    count, names = _model_columns(model)
+    columns = [str(c) for c in data.columns]
+    hint = ("pass --target COLUMN to drop the label column" if args.target is None
+            else "drop the extra columns from the file")
+    generic = names is not None and all(re.fullmatch(r"(Column_|f)\d+", n) for n in names)  # booster defaults
+    if names is not None and count == len(names) and not generic:
+        missing = [n for n in names if n not in columns]
+        extra = [c for c in columns if c not in names]
+        if missing:
+            raise ArgumentError(f"--data lacks the model's features {missing}; found the columns {columns}")
+        if extra:
+            raise ArgumentError(f"--data has columns the model was not trained on: {extra}; {hint}")
+        return
+    if count is not None and count != len(columns):
+        raise ArgumentError(
+            f"--data has {len(columns)} columns after dropping --target; the model expects {count} features"
+            + (f": {hint}" if len(columns) > count else "")
+        )
+
+
+def _check_out(out: Path, force: bool) -> None:
+    if force:
+        return
+    for path, what in ((out, f"--out {out}"), (out.with_name(out.name + ".npz"), f"the array file of --out, {out}.npz,")):
+        if path.exists():
+            raise ArgumentError(f"{what} already exists; pass --force to overwrite it, or choose another --out")
+
+
 def _run_explain(args: argparse.Namespace) -> int:
     if args.method == "pfi" and args.target is None:
         raise ArgumentError("--method pfi needs the true labels: pass --target COLUMN")
@@ -119,17 +189,26 @@ def _run_explain(args: argparse.Namespace) -> int:
         labels = data.pop(args.target).to_numpy()
     background = load_table(args.background).drop(columns=[args.target], errors="ignore") if args.background else data
     model = load_model(args.model, allow_pickle=args.allow_pickle)
+    _check_out(Path(args.out), args.force)
+    _check_columns(model, data, args)
     options: dict[str, Any] = {}
     if args.model_task != "unknown":
         options["model_task"] = args.model_task
-    explainer = _make_explainer(args.method, model, background, options)
-    if args.method == "pfi":
-        explanation = explainer.explain_global(data, labels)
-    else:
-        explanation = explainer.explain_global(data)
+    try:
+        explainer = _make_explainer(args.method, model, background, options)
+        if args.method == "pfi":
+            explanation = explainer.explain_global(data, labels)
+        else:
+            explanation = explainer.explain_global(data)
+    except PellucidError as exc:
+        raise _in_cli_words(exc, args) from exc.__cause__
     explanation.save(args.out)
+    if explanation.local_values is not None:
+        measure = f"values in the {explanation.meta.get('output_space', 'unrecorded')} space"
+    else:  # a global-only method (permutation importance): importances are drops of a metric
+        measure = f"importances as drops in {explanation.meta.get('metric', 'the score')}"
     print(f"explained {len(data)} rows with {explanation.meta.get('explainer', type(explainer).__name__)} "
-          f"({explanation.method}); saved {args.out}")
+          f"({explanation.method}); {measure}; saved {args.out}")
     for rank, (name, value) in enumerate(explanation.get_feature_importance_dict(args.top_k).items(), start=1):
         print(f"{rank:3d}. {name:30s} {value:.6g}")
     return 0
@@ -150,6 +229,7 @@ def build_parser() -> argparse.ArgumentParser:
     explain.add_argument("--method", choices=METHODS, default="auto", help="explainer (default: pick automatically)")
     explain.add_argument("--model-task", choices=("unknown", "classification", "regression"), default="unknown")
     explain.add_argument("--out", default="explanation.json", help="where to save the explanation (JSON)")
+    explain.add_argument("--force", action="store_true", help="overwrite --out if it exists")
     explain.add_argument("--top-k", type=int, default=20, help="how many global importances to print")
     explain.add_argument("--allow-pickle", action="store_true", help="trust and unpickle a .joblib/.pkl model file")
     explain.set_defaults(handler=_run_explain)
@@ -184,6 +264,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``pellucid`` command; returns the exit status."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    if not args.verbose:  # MLflow logs its store setup at INFO to stderr; pellucid's output stays its own
+        os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
+        for name in ("mlflow", "alembic"):
+            logging.getLogger(name).setLevel(logging.WARNING)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(message)s")
     try:
         return int(args.handler(args) or 0)

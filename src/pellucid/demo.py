@@ -1,13 +1,14 @@
 """The classic example end to end: what ``make demo`` and ``pellucid demo`` run.
 
-Trains the SVC of the old SDK's documentation on scikit-learn's breast-cancer data, explains it globally and
-locally with TabularExplainer, saves the explanation as JSON and loads it back.
+Trains the SVC of the old SDK's documentation on scikit-learn's breast-cancer data (its probabilities from
+``CalibratedClassifierCV(SVC(...), ensemble=False)``, scikit-learn's replacement for the deprecated
+``SVC(probability=True)``), explains it globally and locally with TabularExplainer, saves the explanation as
+JSON and loads it back.
 """
 
 from __future__ import annotations
 
 import time
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -20,14 +21,13 @@ __all__ = ["run", "classic_example"]
 def classic_example():
     """The classic breast-cancer SVC: (model, x_train, x_test, y_test, feature_names, classes)."""
     from sklearn import svm
+    from sklearn.calibration import CalibratedClassifierCV
     from sklearn.datasets import load_breast_cancer
     from sklearn.model_selection import train_test_split
 
     data = load_breast_cancer()
     x_train, x_test, y_train, y_test = train_test_split(data.data, data.target, test_size=0.2, random_state=0)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", FutureWarning)  # sklearn 1.9 deprecates probability=True; the SDK docs use it
-        model = svm.SVC(gamma=0.001, C=100.0, probability=True, random_state=0).fit(x_train, y_train)
+    model = CalibratedClassifierCV(svm.SVC(gamma=0.001, C=100.0), ensemble=False).fit(x_train, y_train)
     return model, x_train, x_test, y_test, [str(n) for n in data.feature_names], [str(c) for c in data.target_names]
 
 

@@ -769,6 +769,75 @@ class Explanation:
                 raise ExplanationFormatError(f"the array file {npz_path} of {path} cannot be read: {exc}") from exc
         return cls.from_dict(document, arrays=arrays)
 
+    # ------------------------------------------------------------------ display, plots, frames, shap
+    # Thin doors to pellucid.plots, pellucid.frames, pellucid.shap_interop and pellucid._display, imported on
+    # use (matplotlib, pandas and shap are imported only when drawn or converted).
+    def _repr_html_(self) -> str:
+        from pellucid._display import explanation_html
+
+        return explanation_html(self)
+
+    def plot_bar(self, **options: Any) -> Any:
+        """Global importance bars; see :func:`pellucid.plots.plot_bar`. Returns the matplotlib Axes."""
+        from pellucid.plots import plot_bar
+
+        return plot_bar(self, **options)
+
+    def plot_beeswarm(self, **options: Any) -> Any:
+        """Local values of the top features, one swarm each; see :func:`pellucid.plots.plot_beeswarm`."""
+        from pellucid.plots import plot_beeswarm
+
+        return plot_beeswarm(self, **options)
+
+    def plot_dependence(self, feature: str | int, **options: Any) -> Any:
+        """A feature's local value against its value; see :func:`pellucid.plots.plot_dependence`."""
+        from pellucid.plots import plot_dependence
+
+        return plot_dependence(self, feature, **options)
+
+    def plot_waterfall(self, row: int = 0, **options: Any) -> Any:
+        """One row from expected value to output; see :func:`pellucid.plots.plot_waterfall`."""
+        from pellucid.plots import plot_waterfall
+
+        return plot_waterfall(self, row, **options)
+
+    def plot_force(self, row: int = 0, **options: Any) -> Any:
+        """One row as a force plot; see :func:`pellucid.plots.plot_force`."""
+        from pellucid.plots import plot_force
+
+        return plot_force(self, row, **options)
+
+    def plot_heatmap(self, **options: Any) -> Any:
+        """Rows x top features image of local values; see :func:`pellucid.plots.plot_heatmap`."""
+        from pellucid.plots import plot_heatmap
+
+        return plot_heatmap(self, **options)
+
+    def plot_interactions(self, interaction_values: Any, **options: Any) -> Any:
+        """Mean |interaction value| matrix; see :func:`pellucid.plots.plot_interactions`."""
+        from pellucid.plots import plot_interactions
+
+        return plot_interactions(self, interaction_values, **options)
+
+    def to_frame(self, *, wide: bool = False) -> Any:
+        """A pandas DataFrame: tidy (row, feature, output, value, feature_value) or wide; see :func:`pellucid.frames.to_frame`."""
+        from pellucid.frames import to_frame
+
+        return to_frame(self, wide=wide)
+
+    def to_shap(self, *, output: Any = "all") -> Any:
+        """A ``shap.Explanation``; see :func:`pellucid.shap_interop.to_shap`."""
+        from pellucid.shap_interop import to_shap
+
+        return to_shap(self, output=output)
+
+    @classmethod
+    def from_shap(cls, shap_explanation: Any, **options: Any) -> Explanation:
+        """An Explanation from a ``shap.Explanation``; see :func:`pellucid.shap_interop.from_shap`."""
+        from pellucid.shap_interop import from_shap
+
+        return from_shap(shap_explanation, **options)
+
     # ------------------------------------------------------------------ helpers
     def _require(self, name: str) -> np.ndarray:
         value = getattr(self, name)

@@ -51,6 +51,13 @@ __all__ = [
     "model_feature_names",
 ]
 
+#: How to give a classifier without predict_proba (e.g. an SVC) probabilities: scikit-learn's recommendation
+#: since 1.9 deprecated SVC(probability=True).
+SVC_ADVICE = (
+    "Wrap it in a calibrator: CalibratedClassifierCV(SVC(), ensemble=False) from sklearn.calibration "
+    "(scikit-learn's replacement for the deprecated SVC(probability=True))"
+)
+
 TASKS = ("unknown", CLASSIFICATION, REGRESSION)
 #: Rows of the template on which a single-column output is checked to be a probability.
 _PROBABILITY_CHECK_ROWS = 1000

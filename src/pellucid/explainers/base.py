@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 import scipy.sparse as sp
 
+from pellucid._progress import check_progress, explain_in_blocks
 from pellucid.data import Dataset, align_columns, as_dataset, column_names
 from pellucid.errors import ArgumentError, DataShapeError, PellucidError, ProbabilitiesRequiredError, describe
 from pellucid.explanation import CLASSIFICATION, REGRESSION, Explanation
@@ -190,7 +191,13 @@ class BaseExplainer:
 
     # ------------------------------------------------------------------ public API
     def explain_local(
-        self, evaluation_examples: Any, *, raw: bool | None = None, backend: str = "local", **backend_options: Any
+        self,
+        evaluation_examples: Any,
+        *,
+        raw: bool | None = None,
+        progress: bool | None = None,
+        backend: str = "local",
+        **backend_options: Any,
     ) -> Explanation:
         """Explain each row of ``evaluation_examples``.
 
@@ -204,6 +211,9 @@ class BaseExplainer:
             True: the explanation in raw features (needs transformations); False: in the features the model
             takes (engineered ones with transformations). Default: raw features when the explainer was given
             transformations (as in the SDK), else the model's features.
+        progress : bool, optional
+            Show a progress bar (``tqdm.auto``): True always, False never; by default when the call is
+            expected to take more than about 2 s and stderr is a terminal or the code runs in a notebook.
         backend : {"local", "dask"}, default "local"
             "dask" explains partitions of the rows on a Dask cluster
             (:func:`pellucid.distributed.explain_local`).
@@ -215,11 +225,14 @@ class BaseExplainer:
         Explanation
             Local values of shape (n_rows, n_features, n_outputs) and the expected values.
         """
+        check_progress(progress)
         if backend != "local" or backend_options:
+            if progress is not None and backend != "local":
+                backend_options["progress"] = progress
             module = backend_module(backend, backend_options)
             return module.explain_local(self, evaluation_examples, raw=raw, **backend_options)
         rows, raw_rows = self._read_input(evaluation_examples)
-        result = self._explain_rows(rows)
+        result = self._explain_with_progress(rows, progress)
         explanation = self._finish(self._build(rows, result), raw_rows, raw)
         if is_single_row(evaluation_examples):
             explanation = explanation.replace(single_row=True, explanation_id=explanation.id)
@@ -232,6 +245,7 @@ class BaseExplainer:
         include_local: bool | None = None,
         raw: bool | None = None,
         sampling_policy: Any = None,
+        progress: bool | None = None,
         backend: str = "local",
         **backend_options: Any,
     ) -> Explanation:
@@ -253,6 +267,8 @@ class BaseExplainer:
             ``evaluation_examples`` of at most ``max_rows`` rows (the SDK's ``max_dim_clustering`` is read when
             there is no ``max_rows``), recorded in the explanation's notes. None or ``allow_eval_sampling=False``
             explain every row.
+        progress : bool, optional
+            Show a progress bar: True always, False never, default on long calls where it can be seen.
         backend : {"local", "dask"}, default "local"
             "dask" computes on a Dask cluster (:func:`pellucid.distributed.explain_global`; its ``output=``
             writes local values to files on the workers and reduces the global values there).
@@ -263,7 +279,10 @@ class BaseExplainer:
         -------
         Explanation
         """
+        check_progress(progress)
         if backend != "local" or backend_options:
+            if progress is not None and backend != "local":
+                backend_options["progress"] = progress
             module = backend_module(backend, backend_options)
             limit = sampling_limit(sampling_policy)
             if evaluation_examples is not None and limit is not None:
@@ -282,7 +301,7 @@ class BaseExplainer:
             if default is None:
                 raise ArgumentError("explain_global needs evaluation_examples when the explainer has no background")
             evaluation_examples = default
-        explanation = self.explain_local(evaluation_examples, raw=raw)
+        explanation = self.explain_local(evaluation_examples, raw=raw, progress=progress)
         explanation.meta["scope"] = "global"  # the SDK's global explanation: raw importances in the global layout
         if sampling_note is not None:
             explanation.meta["notes"] = list(explanation.meta.get("notes", [])) + [sampling_note]
@@ -305,6 +324,44 @@ class BaseExplainer:
         # pellucid.scoring sits above the explainers: imported at call time, never at module level.
         scoring = importlib.import_module("pellucid.scoring")
         return scoring.create_scoring_explainer(self, X)
+
+    # ------------------------------------------------------------------ progress
+    #: False when a row's values depend on the other rows of the call (own random draws per call):
+    #: such explainers are explained in one call and the progress bar steps once.
+    _rows_independent: ClassVar[bool] = True
+
+    def _row_granularity(self, rows: Dataset) -> int:
+        """Rows are split into blocks of a multiple of this many rows (values must not depend on the split)."""
+        return 1
+
+    def _explain_with_progress(self, rows: Dataset, progress: bool | None) -> LocalResult:
+        """``_explain_rows`` over ``rows``, in blocks under a progress bar when the call is long."""
+
+        def explain(start: int, stop: int) -> LocalResult:
+            if start == 0 and stop == rows.n_rows:
+                return self._explain_rows(rows)
+            block = rows.with_values(rows.values[start:stop])
+            block.notes = []
+            return self._explain_rows(block)
+
+        parts = explain_in_blocks(rows.n_rows, explain, progress=progress, splittable=self._rows_independent,
+                                  granularity=self._row_granularity(rows), desc=f"explaining ({self.method})")
+        return parts[0] if len(parts) == 1 else self._join_results(parts)
+
+    def _join_results(self, parts: list[LocalResult]) -> LocalResult:
+        """One result from the results of consecutive row blocks (meta of the first, notes of all)."""
+
+        def joined(name: str) -> np.ndarray | None:
+            arrays = [getattr(part, name) for part in parts]
+            return None if any(a is None for a in arrays) else np.concatenate(arrays, axis=0)
+
+        meta = dict(parts[0].meta)
+        notes: list[str] = []
+        for part in parts:
+            notes.extend(note for note in part.meta.get("notes", []) if note not in notes)
+        meta["notes"] = notes
+        return LocalResult(values=joined("values"), expected_values=parts[0].expected_values,
+                           model_output=joined("model_output"), standard_errors=joined("standard_errors"), meta=meta)
 
     # ------------------------------------------------------------------ helpers for subclasses
     def _read_rows(self, evaluation_examples: Any) -> Dataset:

@@ -124,6 +124,9 @@ class DeepExplainer(BaseExplainer):
     (4, 3, 2)
     """
 
+    # Random draws are made per call: a row's values depend on the rows explained with it.
+    _rows_independent = False
+
     method: ClassVar[str] = "deeplift_shap"
 
     def __init__(

@@ -218,6 +218,20 @@ class KernelExplainer(BaseExplainer):
             "model_task": self.model_task,
         }
 
+    def _row_granularity(self, rows: Dataset) -> int:
+        return self.row_block(rows.n_features)
+
+    def _join_results(self, parts: list[LocalResult]) -> LocalResult:
+        joined = super()._join_results(parts)
+        facts = dict(joined.meta["kernel_shap"])
+        facts["model_evaluations"] = int(sum(p.meta["kernel_shap"]["model_evaluations"] for p in parts))
+        facts["blocks"] = int(sum(p.meta["kernel_shap"]["blocks"] for p in parts))
+        facts["coalitions_per_row"] = facts["model_evaluations"] / (joined.values.shape[0] * self.background.n_rows)
+        if "converged" in facts:
+            facts["converged"] = all(p.meta["kernel_shap"].get("converged") for p in parts)
+        joined.meta["kernel_shap"] = facts
+        return joined
+
     def row_block(self, n_features: int) -> int:
         """Rows explained together in one block, from the first row on.
 

@@ -141,6 +141,9 @@ class LIMEExplainer(BaseExplainer):
         Whether sparse neighbourhoods are used.
     """
 
+    # Random draws are made per call: a row's values depend on the rows explained with it.
+    _rows_independent = False
+
     method: ClassVar[str] = "lime"
     classes_need_probabilities: ClassVar[bool] = True
 

@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from pellucid._progress import check_progress, explain_in_blocks
 from pellucid.data import SPARSE, Dataset
 from pellucid.errors import (
     ArgumentError,
@@ -160,7 +161,8 @@ class PFIExplainer(BaseExplainer):
         )
 
     def explain_global(
-        self, evaluation_examples: Any = None, true_labels: Any = None, *, raw: bool | None = None
+        self, evaluation_examples: Any = None, true_labels: Any = None, *, raw: bool | None = None,
+        progress: bool | None = None,
     ) -> Explanation:
         """Importance of each feature: the drop in the metric when the feature is shuffled.
 
@@ -179,6 +181,9 @@ class PFIExplainer(BaseExplainer):
         ------
         MissingArgumentError
             Without ``true_labels`` (also a ``TypeError``, as in the old SDK).
+        progress : bool, optional
+            A progress bar over the shuffled copies: True always, False never; by default when the call is
+            expected to take more than about 2 s and stderr is a terminal or the code runs in a notebook.
 
         Returns
         -------
@@ -187,6 +192,7 @@ class PFIExplainer(BaseExplainer):
             ``meta["importances_std"]`` the standard deviation over repeats, ``meta["importances"]`` of shape
             (n_features, n_repeats) each repeat's drop, ``meta["baseline_score"]`` the unpermuted score.
         """
+        check_progress(progress)
         if evaluation_examples is None:
             raise ArgumentError("explain_global needs evaluation_examples (labelled rows); found None")
         if true_labels is None:
@@ -202,7 +208,7 @@ class PFIExplainer(BaseExplainer):
         labels = self._read_labels(true_labels, rows.n_rows)
         name, score = resolve_metric(self.metric, self._model.task, self._label_set())
         baseline = float(score(labels, self._predict(rows.values)[None])[0])
-        scores, skipped = self._permuted_scores(rows, labels, score)
+        scores, skipped = self._permuted_scores(rows, labels, score, progress)
         drops = baseline - scores  # (n_features, n_repeats)
         drops[np.isnan(drops)] = 0.0  # constant columns, never permuted
         importances = drops.mean(axis=1)
@@ -286,7 +292,9 @@ class PFIExplainer(BaseExplainer):
             )
         return labels
 
-    def _permuted_scores(self, rows: Dataset, labels: np.ndarray, score: Any) -> tuple[np.ndarray, int]:
+    def _permuted_scores(
+        self, rows: Dataset, labels: np.ndarray, score: Any, progress: bool | None
+    ) -> tuple[np.ndarray, int]:
         """Scores of shuffled copies, shape (n_features, n_repeats) (NaN for constant columns), and their count.
 
         Several copies go to the model per call.
@@ -309,13 +317,16 @@ class PFIExplainer(BaseExplainer):
             return all_scores, n_features - len(varying)
         batch = max(1, CELL_BUDGET // (n_rows * n_features))
         row_index = np.arange(n_rows)[None, :]
-        for start in range(0, n_copies, batch):
-            part = slice(start, min(start + batch, n_copies))
-            feature = shuffled_feature[part][:, None]
-            copies = np.broadcast_to(rows.values, (part.stop - start, n_rows, n_features)).copy()
-            copies[np.arange(part.stop - start)[:, None], row_index, feature] = rows.values[orders[part], feature]
+
+        def score_copies(start: int, stop: int) -> None:
+            feature = shuffled_feature[start:stop][:, None]
+            copies = np.broadcast_to(rows.values, (stop - start, n_rows, n_features)).copy()
+            copies[np.arange(stop - start)[:, None], row_index, feature] = rows.values[orders[start:stop], feature]
             outputs = self._predict(copies.reshape(-1, n_features))
-            scores[part] = score(labels, outputs.reshape(part.stop - start, n_rows, -1))
+            scores[start:stop] = score(labels, outputs.reshape(stop - start, n_rows, -1))
+
+        explain_in_blocks(n_copies, score_copies, progress=progress, block_rows=batch,
+                          desc=f"explaining ({self.method})", unit="shuffle")
         all_scores = np.full((n_features, self.n_repeats), np.nan)
         all_scores[varying] = scores.reshape(len(varying), self.n_repeats)
         return all_scores, n_features - len(varying)

@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from pellucid._progress import explain_in_blocks
 from pellucid.data import as_dataset, sample_rows
 from pellucid.errors import ArgumentError, ModelInterfaceError, TransformationError
 from pellucid.explainers.base import BaseExplainer, backend_module
@@ -244,6 +245,7 @@ class TabularExplainer:
         sampling_policy: SamplingPolicy | None = None,
         include_local: bool = True,
         batch_size: int = 100,
+        progress: bool | None = None,
         **kwargs: Any,
     ) -> Explanation:
         """Explain the model overall, from the local explanations of ``evaluation_examples``.
@@ -261,6 +263,9 @@ class TabularExplainer:
         **kwargs
             ``raw`` (raw features by default with transformations, as in the SDK; ``raw=False`` for engineered
             ones), ``backend`` and the backend's options.
+        progress : bool, optional
+            A progress bar over the batches: True always, False never; by default when the call is expected to
+            take more than about 2 s and stderr is a terminal or the code runs in a notebook.
 
         Returns
         -------
@@ -276,20 +281,26 @@ class TabularExplainer:
                     evaluation_examples, sampling_policy.max_rows, seed=sampling_policy.seed, client=kwargs.get("client")
                 )
             keep_local = None if kwargs.get("output") is not None else include_local
+            if progress is not None:
+                kwargs["progress"] = progress
             return distributed.explain_global(self, evaluation_examples, include_local=keep_local, **kwargs)
         if evaluation_examples is None:
-            return self._finish(self.explainer.explain_global(None, include_local=include_local, **kwargs))
+            return self._finish(
+                self.explainer.explain_global(None, include_local=include_local, progress=progress, **kwargs)
+            )
         rows = as_dataset(evaluation_examples, None, name="evaluation_examples")
         notes = []
         if sampling_policy is not None and sampling_policy.allow_eval_sampling:
             rows, _ = sample_rows(rows, sampling_policy.max_rows, seed=sampling_policy.seed)
             notes.extend(rows.notes)
-        parts = []
-        starts = range(0, rows.n_rows, int(batch_size))
-        for start in _progress(starts, rows.n_rows, int(batch_size)):
-            batch = rows.with_values(rows.values[start : start + int(batch_size)])
+
+        def explain(start: int, stop: int) -> Explanation:
+            batch = rows.with_values(rows.values[start:stop])
             batch.notes = []
-            parts.append(self.explainer.explain_local(batch, **kwargs))
+            return self.explainer.explain_local(batch, progress=False, **kwargs)
+
+        parts = explain_in_blocks(rows.n_rows, explain, progress=progress, block_rows=int(batch_size),
+                                  desc=f"explaining ({self.explainer_name})")
         explanation = Explanation.concatenate(parts) if len(parts) > 1 else parts[0]
         explanation.meta["notes"] = list(explanation.meta.get("notes", [])) + notes
         explanation.meta["scope"] = "global"
@@ -335,15 +346,3 @@ class TabularExplainer:
 
 def _is_pipeline(model: Any) -> bool:
     return type(model).__name__ == "Pipeline" and hasattr(model, "steps")
-
-
-def _progress(starts: range, n_rows: int, batch_size: int):
-    if n_rows <= 10 * batch_size:
-        return starts
-    try:
-        from tqdm.auto import tqdm
-    except ImportError:  # tqdm is a core dependency; keep working without it anyway
-        return starts
-    return tqdm(starts, desc="explaining", unit="batch", leave=False)
-
-

@@ -1,7 +1,8 @@
 """``pellucid history upload|list|download``: the explanation history from the command line.
 
 ``pellucid history upload explanation.json --run-id RUN`` (or ``--experiment NAME`` for a new run) prints the
-run id and the new explanation id as JSON; ``pellucid history list --run-id RUN`` prints the stored explanations;
+run id and the new explanation id as JSON; ``pellucid history list --run-id RUN`` prints the stored explanations
+(``--experiment NAME`` those of every run of an experiment);
 ``pellucid history download --run-id RUN [--id ID] [--top-k K] --out FILE`` writes one back to a file.
 Every subcommand takes ``--tracking-uri`` (default: whatever MLflow itself would use, ``mlflow.get_tracking_uri()``:
 MLFLOW_TRACKING_URI, else MLflow's default store).
@@ -45,8 +46,10 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     upload.add_argument("--model-id", help="identifier of the explained model, kept for reference")
     upload.add_argument("--init-dataset-id", help="identifier of the background dataset, kept for reference")
 
-    listing = commands.add_parser("list", help="list the explanations stored on a run")
-    listing.add_argument("--run-id", required=True, help="MLflow run id")
+    listing = commands.add_parser("list", help="list the explanations stored on a run or in an experiment")
+    where = listing.add_mutually_exclusive_group(required=True)
+    where.add_argument("--run-id", help="MLflow run id")
+    where.add_argument("--experiment", help="list the explanations of every run of this experiment")
     listing.add_argument("--comment", help="only explanations uploaded with exactly this comment")
     listing.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
@@ -66,7 +69,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     """Run a parsed ``history`` subcommand; returns the exit status (0 on success)."""
-    from pellucid.store.client import ExplanationClient
+    from pellucid.store.client import ExplanationClient, list_experiment_explanations
 
     command = args.history_command
     if command == "upload":
@@ -89,6 +92,13 @@ def run(args: argparse.Namespace) -> int:
         out = Path(args.out)
         if out.is_dir() or not out.parent.is_dir():
             raise ArgumentError(f"--out must name a file in an existing folder; found {out}")
+    if command == "list" and args.experiment:
+        records = list_experiment_explanations(args.experiment, tracking_uri=args.tracking_uri, comment=args.comment)
+        if args.json:
+            print(json.dumps(records, indent=1))
+        else:
+            _print_table(records, with_run=True)
+        return 0
     client = ExplanationClient.from_run_id(args.run_id, tracking_uri=args.tracking_uri, timeout=args.timeout)
     if command == "list":
         records = client.list_model_explanations(comment=args.comment)
@@ -105,11 +115,13 @@ def run(args: argparse.Namespace) -> int:
     raise ArgumentError(f"expected a history subcommand (upload, list, download); found {command!r}")
 
 
-def _print_table(records: list[dict[str, Any]]) -> None:
+def _print_table(records: list[dict[str, Any]], *, with_run: bool = False) -> None:
     if not records:
-        print("no explanations on this run", file=sys.stderr)
+        print("no explanations " + ("in this experiment" if with_run else "on this run"), file=sys.stderr)
         return
-    columns = ("id", "upload_time", "method", "explainer", "top_k", "num_examples", "comment")
+    columns: tuple[str, ...] = ("id", "upload_time", "method", "explainer", "top_k", "num_examples", "comment")
+    if with_run:
+        columns = ("run_id", *columns)
     rows = [[("" if record[c] is None else str(record[c])) for c in columns] for record in records]
     widths = [max(len(c), *(len(row[i]) for row in rows)) for i, c in enumerate(columns)]
     print("  ".join(c.ljust(w) for c, w in zip(columns, widths)))

@@ -58,7 +58,7 @@ from pellucid.store.backend import (
 )
 from pellucid.store.topk import check_top_k, trim_top_k
 
-__all__ = ["ExplanationClient", "ARTIFACT_ROOT", "TAG_PREFIX", "DEFAULT_EXPERIMENT"]
+__all__ = ["ExplanationClient", "list_experiment_explanations", "ARTIFACT_ROOT", "TAG_PREFIX", "DEFAULT_EXPERIMENT"]
 
 logger = logging.getLogger("pellucid.store")
 
@@ -409,6 +409,51 @@ class ExplanationClient:
 
     def __repr__(self) -> str:
         return f"ExplanationClient(run_id={self.run_id!r}, tracking_uri={describe_uri(self.tracking_uri)!r})"
+
+
+def list_experiment_explanations(
+    experiment_name: str, *, tracking_uri: str | None = None, comment: str | None = None
+) -> list[dict[str, Any]]:
+    """The explanations stored on every run of an experiment, oldest upload first.
+
+    Parameters
+    ----------
+    experiment_name : str
+    tracking_uri : str, optional
+        Tracking store; defaults to MLFLOW_TRACKING_URI, else the embedded ``./pellucid_runs`` store.
+    comment : str, optional
+        Keep only explanations uploaded with exactly this comment.
+
+    Returns
+    -------
+    list of dict
+        The records of :meth:`ExplanationClient.list_model_explanations`, each with its ``run_id``.
+
+    Raises
+    ------
+    StoreNotFoundError
+        No experiment has this name.
+    """
+    if not isinstance(experiment_name, str) or not experiment_name.strip():
+        raise ArgumentError(f"experiment_name must be a non-empty string; found {experiment_name!r}")
+    uri, client, _ = _connect(tracking_uri)
+    with fail_fast(), mlflow_errors(f"looking up experiment {experiment_name!r}", uri):
+        experiment = client.get_experiment_by_name(experiment_name)
+    if experiment is None:
+        raise StoreNotFoundError(f"expected an experiment named {experiment_name!r} at {describe_uri(uri)}; found none")
+    records: list[dict[str, Any]] = []
+    with mlflow_errors(f"listing the runs of experiment {experiment_name!r}", uri):
+        page_token = None
+        while True:
+            runs = client.search_runs([experiment.experiment_id], max_results=1000, page_token=page_token)
+            for run in runs:
+                records.extend(_parse_records(run_tags(run), run.info.run_id))
+            page_token = getattr(runs, "token", None)
+            if not page_token:
+                break
+    if comment is not None:
+        records = [record for record in records if record["comment"] == comment]
+    return sorted(records, key=lambda record: record["upload_time"] or "")
 
 
 # ---------------------------------------------------------------------- module helpers
