@@ -1,0 +1,92 @@
+"""Generated stand-ins for the datasets the SDK's notebooks download, with the same column names and dtypes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+# IBM HR attrition (WA_Fn-UseC_-HR-Employee-Attrition.csv): column -> categories (object) or (low, high) (int64)
+_ATTRITION_COLUMNS: dict[str, list[str] | tuple[int, int]] = {
+    "Age": (18, 60),
+    "Attrition": ["Yes", "No"],
+    "BusinessTravel": ["Travel_Rarely", "Travel_Frequently", "Non-Travel"],
+    "DailyRate": (102, 1499),
+    "Department": ["Sales", "Research & Development", "Human Resources"],
+    "DistanceFromHome": (1, 29),
+    "Education": (1, 5),
+    "EducationField": ["Life Sciences", "Other", "Medical", "Marketing", "Technical Degree", "Human Resources"],
+    "EmployeeCount": (1, 1),
+    "EmployeeNumber": (1, 2068),
+    "EnvironmentSatisfaction": (1, 4),
+    "Gender": ["Female", "Male"],
+    "HourlyRate": (30, 100),
+    "JobInvolvement": (1, 4),
+    "JobLevel": (1, 5),
+    "JobRole": ["Sales Executive", "Research Scientist", "Laboratory Technician", "Manager"],
+    "JobSatisfaction": (1, 4),
+    "MaritalStatus": ["Single", "Married", "Divorced"],
+    "MonthlyIncome": (1009, 19999),
+    "MonthlyRate": (2094, 26999),
+    "NumCompaniesWorked": (0, 9),
+    "Over18": ["Y"],
+    "OverTime": ["Yes", "No"],
+    "PercentSalaryHike": (11, 25),
+    "PerformanceRating": (3, 4),
+    "RelationshipSatisfaction": (1, 4),
+    "StandardHours": (80, 80),
+    "StockOptionLevel": (0, 3),
+    "TotalWorkingYears": (0, 40),
+    "TrainingTimesLastYear": (0, 6),
+    "WorkLifeBalance": (1, 4),
+    "YearsAtCompany": (0, 40),
+    "YearsInCurrentRole": (0, 18),
+    "YearsSinceLastPromotion": (0, 15),
+    "YearsWithCurrManager": (0, 17),
+}
+
+
+def attrition_frame(n_rows: int = 200, seed: int = 0) -> pd.DataFrame:
+    """A DataFrame shaped like the IBM HR attrition data; ``Attrition`` depends on OverTime, income and age."""
+    rng = np.random.default_rng(seed)
+    columns = {}
+    for name, spec in _ATTRITION_COLUMNS.items():
+        if isinstance(spec, list):
+            columns[name] = rng.choice(np.array(spec, dtype=object), size=n_rows)
+        else:
+            columns[name] = rng.integers(spec[0], spec[1] + 1, size=n_rows).astype(np.int64)
+    frame = pd.DataFrame(columns)
+    frame = _object_strings(frame)
+    score = (
+        1.5 * (frame["OverTime"] == "Yes")
+        - frame["MonthlyIncome"] / 6000.0
+        - (frame["Age"] - 35) / 10.0
+        + rng.normal(0.0, 0.5, n_rows)
+    )
+    frame["Attrition"] = pd.Series(np.where(score > np.median(score), "Yes", "No"), dtype=object)
+    return frame
+
+
+def titanic_frame(n_rows: int = 200, seed: int = 0) -> pd.DataFrame:
+    """A DataFrame shaped like titanic3.csv's columns the notebooks use (after their ffill/bfill)."""
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame(
+        {
+            "pclass": rng.integers(1, 4, n_rows).astype(np.int64),
+            "sex": rng.choice(np.array(["male", "female"], dtype=object), n_rows),
+            "age": rng.uniform(1.0, 80.0, n_rows).round(1),
+            "fare": rng.gamma(2.0, 15.0, n_rows).round(2),
+            "embarked": rng.choice(np.array(["S", "C", "Q"], dtype=object), n_rows),
+        }
+    )
+    frame = _object_strings(frame)
+    score = 2.0 * (frame["sex"] == "female") - 0.8 * frame["pclass"] - 0.02 * frame["age"] + frame["fare"] / 50
+    frame["survived"] = (score + rng.normal(0, 0.5, n_rows) > np.median(score)).astype(np.int64)
+    return frame
+
+
+def _object_strings(frame: pd.DataFrame) -> pd.DataFrame:
+    """String columns as ``object``, as ``pd.read_csv`` gave them to the notebooks (pandas 3 infers ``str``)."""
+    for name in frame.columns:
+        if not pd.api.types.is_numeric_dtype(frame[name]):
+            frame[name] = frame[name].astype(object)
+    return frame
