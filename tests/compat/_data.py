@@ -90,3 +90,24 @@ def _object_strings(frame: pd.DataFrame) -> pd.DataFrame:
         if not pd.api.types.is_numeric_dtype(frame[name]):
             frame[name] = frame[name].astype(object)
     return frame
+
+
+CALIFORNIA_FEATURES = ["MedInc", "HouseAge", "AveRooms", "AveBedrms", "Population", "AveOccup", "Latitude",
+                       "Longitude"]
+
+
+def california_housing(n_rows: int = 400, seed: int = 0) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """``fetch_california_housing()``'s schema (8 float columns, its feature names) and a smooth target."""
+    rng = np.random.default_rng(seed)
+    data = np.column_stack([
+        rng.gamma(4.0, 1.0, n_rows),          # MedInc
+        rng.integers(1, 53, n_rows),          # HouseAge
+        rng.normal(5.4, 1.0, n_rows),         # AveRooms
+        rng.normal(1.1, 0.1, n_rows),         # AveBedrms
+        rng.gamma(2.0, 700.0, n_rows),        # Population
+        rng.normal(3.0, 0.5, n_rows),         # AveOccup
+        rng.uniform(32.5, 42.0, n_rows),      # Latitude
+        rng.uniform(-124.3, -114.3, n_rows),  # Longitude
+    ]).astype(np.float64)
+    target = 0.4 * data[:, 0] + 0.01 * data[:, 1] - 0.1 * (data[:, 6] - 35) + rng.normal(0, 0.2, n_rows)
+    return data, target, list(CALIFORNIA_FEATURES)
