@@ -9,8 +9,10 @@ from pathlib import Path
 
 import numpy as np
 import plotly
+import pytest
 
 from pellucid.dashboard import ExplanationDashboard
+from pellucid.errors import ArgumentError
 
 from .conftest import linear_regression_explanation
 
@@ -45,3 +47,14 @@ def test_repr_html_is_an_iframe_holding_the_page():
     assert match and "allow-scripts" in shown
     assert html.unescape(match.group(1)) == dashboard.to_html()
     assert "<title>Diabetes &amp; &lt;friends&gt;</title>" in dashboard.to_html()
+
+
+def test_sdk_widget_keywords_datasetx_and_truey_mean_dataset_and_true_y():
+    explanation, model, X, y = linear_regression_explanation()
+    new = ExplanationDashboard(explanation, model, dataset=X, true_y=y).payload
+    old = ExplanationDashboard(explanation, model, datasetX=X, trueY=y).payload
+    assert json.dumps(old, sort_keys=True, default=str) == json.dumps(new, sort_keys=True, default=str)
+    without = ExplanationDashboard(explanation, model, dataset=X).payload
+    assert json.dumps(without, sort_keys=True, default=str) != json.dumps(new, sort_keys=True, default=str)
+    with pytest.raises(ArgumentError, match="datasetX"):
+        ExplanationDashboard(explanation, dataset=X, datasetX=X)

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from pellucid.dashboard.page import render_page
 from pellucid.dashboard.payload import DEFAULT_MAX_POINTS, build_payload
+from pellucid.errors import ArgumentError
 from pellucid.explanation import Explanation
 
 if TYPE_CHECKING:
@@ -45,6 +46,8 @@ class ExplanationDashboard:
         Seed of the sample.
     title : str, optional
         Page title.
+    datasetX, trueY : optional
+        The old ``interpret_community.widget`` names of ``dataset`` and ``true_y``, accepted as they were.
 
     Examples
     --------
@@ -62,7 +65,11 @@ class ExplanationDashboard:
         keep_rows: Sequence[int] | None = None,
         seed: int = 0,
         title: str | None = None,
+        datasetX: Any = None,  # noqa: N803 - the SDK's keyword
+        trueY: Any = None,  # noqa: N803 - the SDK's keyword
     ) -> None:
+        dataset = _legacy_keyword("dataset", dataset, "datasetX", datasetX)
+        true_y = _legacy_keyword("true_y", true_y, "trueY", trueY)
         self.explanation = explanation
         self.model = model
         self.dataset = dataset
@@ -120,3 +127,12 @@ class ExplanationDashboard:
 
     def __repr__(self) -> str:
         return f"ExplanationDashboard({self.explanation!r}, rows shown={len(self.payload['rows'])})"
+
+
+def _legacy_keyword(name: str, value: Any, legacy: str, legacy_value: Any) -> Any:
+    """``value``, or the SDK widget's older keyword for it; both given is an error."""
+    if legacy_value is None:
+        return value
+    if value is not None:
+        raise ArgumentError(f"give {name}= or its old name {legacy}=, not both; found both")
+    return legacy_value
