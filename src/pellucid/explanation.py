@@ -313,17 +313,36 @@ class Explanation:
 
     @property
     def global_importance_rank(self) -> list[int]:
-        """Feature indices from most to least important overall."""
+        """Feature indices from most to least important overall.
+
+        A top-k download (``meta["top_k_global"]``) holds the k most important features of the full explanation,
+        as the SDK's top-k downloads did: their indices only.
+        """
+        kept = self._top_k_global()
+        if kept is not None:
+            return kept[0].tolist()
         return _rank_desc(self.global_values.mean(axis=1)).tolist()
 
     def get_ranked_global_names(self, top_k: int | None = None) -> list:
         """Feature names from most to least important overall, the first ``top_k`` when given."""
-        return [self.features[i] for i in self.global_importance_rank[: _top(top_k, self.n_features)]]
+        rank = self.global_importance_rank
+        return [self.features[i] for i in rank[: _top(top_k, len(rank))]]
 
     def get_ranked_global_values(self, top_k: int | None = None) -> list[float]:
-        """Overall importances sorted from highest to lowest, the first ``top_k`` when given."""
+        """Overall importances sorted from highest to lowest, the first ``top_k`` when given (a top-k download:
+        the full explanation's k largest)."""
+        kept = self._top_k_global()
+        if kept is not None:
+            return kept[1][: _top(top_k, len(kept[1]))].tolist()
         overall = self.global_values.mean(axis=1)
         return overall[_rank_desc(overall)][: _top(top_k, self.n_features)].tolist()
+
+    def _top_k_global(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """(indices, values) of the overall top-k features recorded by a top-k trim, or None."""
+        kept = self.meta.get("top_k_global")
+        if not isinstance(kept, dict):
+            return None
+        return np.asarray(kept["rank"], dtype=np.int64), np.asarray(kept["values"], dtype=float)
 
     def get_feature_importance_dict(self, top_k: int | None = None) -> dict:
         """Ordered mapping from feature name to overall importance, most important first."""

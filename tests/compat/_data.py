@@ -111,3 +111,20 @@ def california_housing(n_rows: int = 400, seed: int = 0) -> tuple[np.ndarray, np
     ]).astype(np.float64)
     target = 0.4 * data[:, 0] + 0.01 * data[:, 1] - 0.1 * (data[:, 6] - 35) + rng.normal(0, 0.2, n_rows)
     return data, target, list(CALIFORNIA_FEATURES)
+
+
+BOSTON_FEATURES = ["CRIM", "ZN", "INDUS", "CHAS", "NOX", "RM", "AGE", "DIS", "RAD", "TAX", "PTRATIO", "B", "LSTAT"]
+
+
+def boston_housing(n_rows: int = 300, seed: int = 0) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """``load_boston()``'s schema (13 float columns, its feature names; removed from scikit-learn) and a target."""
+    rng = np.random.default_rng(seed)
+    data = np.column_stack([
+        rng.gamma(0.5, 7.0, n_rows), rng.choice([0.0, 12.5, 25.0, 80.0], n_rows), rng.uniform(0.5, 27.7, n_rows),
+        rng.integers(0, 2, n_rows), rng.uniform(0.38, 0.87, n_rows), rng.normal(6.3, 0.7, n_rows),
+        rng.uniform(3.0, 100.0, n_rows), rng.uniform(1.1, 12.1, n_rows), rng.integers(1, 25, n_rows),
+        rng.uniform(187.0, 711.0, n_rows), rng.uniform(12.6, 22.0, n_rows), rng.uniform(0.3, 396.9, n_rows),
+        rng.uniform(1.7, 38.0, n_rows),
+    ]).astype(np.float64)
+    target = 9.0 * data[:, 5] - 0.6 * data[:, 12] - 0.1 * data[:, 0] - 30.0 + rng.normal(0, 2.0, n_rows)
+    return data, target, list(BOSTON_FEATURES)

@@ -71,3 +71,26 @@ def test_bad_top_k_and_bad_input() -> None:
     broken.meta["top_k_indices"] = [[0], [99]]
     with pytest.raises(ExplanationFormatError, match="indices below 7"):
         kept_mask(broken)
+
+
+def test_top_k_keeps_the_full_explanations_overall_ranking_as_the_sdk_downloads_did():
+    even = np.arange(40) % 2 == 0
+    # d is the most important overall (5 in every row) but never in a row's top 2 (a/c or b/e, 9 and 8)
+    local = np.zeros((40, 6, 1))
+    local[:, 0, 0] = np.where(even, 9.0, 0.0)
+    local[:, 1, 0] = np.where(even, 0.0, -9.0)
+    local[:, 2, 0] = np.where(even, 8.0, 0.0)
+    local[:, 3, 0] = 5.0
+    local[:, 4, 0] = np.where(even, 0.0, 8.0)
+    local[:, 5, 0] = 0.1
+    full = Explanation(method="m", task="regression", features=list("abcdef"), local_values=local)
+    assert full.get_ranked_global_names()[:2] == ["d", "a"]
+    trimmed = trim_top_k(full, 2)
+    assert trimmed.get_ranked_global_names() == ["d", "a"]
+    assert trimmed.global_importance_rank == [3, 0]
+    np.testing.assert_allclose(trimmed.get_ranked_global_values(), [5.0, 4.5])
+    assert list(trimmed.get_feature_importance_dict()) == ["d", "a"]
+    assert trimmed.get_ranked_global_names(top_k=1) == ["d"]
+    further = trim_top_k(trim_top_k(full, 4), 1)
+    assert further.get_ranked_global_names() == ["d"]
+    np.testing.assert_allclose(further.get_ranked_global_values(), [5.0])

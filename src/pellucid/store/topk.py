@@ -10,10 +10,14 @@ Representation of a top-k explanation (what :func:`trim_top_k` returns and what 
   |value| in row i for output c), shape (k, n_outputs) for global-only values. A boolean mask of kept entries is
   ``np.put_along_axis(np.zeros(shape, bool), np.asarray(meta["top_k_indices"]), True, axis=-2)``
   (see :func:`kept_mask`);
+* ``meta["top_k_global"]`` holds ``{"rank": [...], "values": [...]}``, the k most important features overall of
+  the full explanation and their importances: ``global_importance_rank``, ``get_ranked_global_names()`` and
+  ``get_ranked_global_values()`` return those k, as the SDK's top-k downloads did;
 * a note in ``meta["notes"]`` says what was dropped.
 
-Expected values, model outputs and the evaluation data are kept whole. The derived global views of a trimmed
-explanation (mean |local value|) count the absent entries as 0: they are lower bounds of the full ones.
+Expected values, model outputs and the evaluation data are kept whole. The other derived global views of a
+trimmed explanation (``global_values``, per-class values: mean |local value|) count the absent entries as 0: they
+are lower bounds of the full ones.
 Ties in |value| keep feature order (lower index first).
 """
 
@@ -88,6 +92,10 @@ def trim_top_k(explanation: Explanation, top_k: int) -> Explanation:
     meta = copy.deepcopy(explanation.meta)
     meta["top_k"] = k
     meta["top_k_indices"] = kept.tolist()
+    # the overall ranking of the full explanation, as the SDK's top-k downloads gave it (computed before trimming)
+    rank = np.asarray(explanation.global_importance_rank[:k], dtype=np.int64)
+    meta["top_k_global"] = {"rank": rank.tolist(),
+                            "values": [float(v) for v in explanation.get_ranked_global_values(k)]}
     scope = "row and output" if is_local else "output"
     meta["notes"] = list(meta.get("notes", [])) + [
         f"kept only the top {k} of {explanation.n_features} features per {scope} by |value|; the others are "
