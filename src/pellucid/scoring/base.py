@@ -450,11 +450,16 @@ def _plain(value: Any) -> Any:
     return value.item() if isinstance(value, np.generic) else value
 
 
-def save(scoring_explainer: ScoringExplainer, directory: str | Path, exist_ok: bool = False, **options: Any) -> Path:
-    """Save a scoring explainer to ``directory`` (SDK-style function; see :meth:`ScoringExplainer.save`)."""
+def save(scoring_explainer: ScoringExplainer, directory: str | Path = ".", exist_ok: bool = False,
+         **options: Any) -> Path:
+    """Save a scoring explainer to ``directory`` (SDK-style function; see :meth:`ScoringExplainer.save`).
+
+    ``directory`` defaults to the working folder, as the SDK's ``save`` did (its files are written there).
+    """
     return scoring_explainer.save(directory, exist_ok=exist_ok, **options)
 
 
-def load(directory: str | Path, **options: Any) -> ScoringExplainer:
-    """Load a scoring explainer from ``directory`` (SDK-style function; see :meth:`ScoringExplainer.load`)."""
+def load(directory: str | Path = ".", **options: Any) -> ScoringExplainer:
+    """Load a scoring explainer from ``directory``, by default the working folder (SDK-style function; see
+    :meth:`ScoringExplainer.load`)."""
     return ScoringExplainer.load(directory, **options)
