@@ -21,6 +21,7 @@ from sklearn.model_selection import train_test_split
 # was: from interpret.ext.glassbox import LGBMExplainableModel, LinearExplainableModel, ...
 from pellucid import (
     DecisionTreeExplainableModel,
+    ExplanationDashboard,
     LGBMExplainableModel,
     LinearExplainableModel,
     MimicExplainer,
@@ -76,6 +77,10 @@ def test_binary_classification_tabular(breast_cancer):
     assert_ranking_consistent(sorted_names, sorted_values, features, row_values[prediction_value])
     one_row = np.asarray(local_explanation.expected_values) + row_values.sum(axis=1)
     np.testing.assert_allclose(one_row, proba[instance_num], atol=1e-6)
+
+    # was: from interpret_community.widget import ExplanationDashboard
+    page = ExplanationDashboard(global_explanation, model, datasetX=x_test).to_html()
+    assert "worst area" in page
 
 
 @pytest.mark.parametrize(
