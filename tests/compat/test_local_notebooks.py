@@ -125,22 +125,23 @@ def test_binary_classification_pfi(breast_cancer):
 def test_multiclass_classification_tabular():
     iris = load_iris()
     x_train, x_test, y_train, y_test = train_test_split(iris.data, iris.target, test_size=0.2, random_state=0)
-    clf = LogisticRegression(solver="lbfgs", max_iter=1000)
+    clf = svm.SVC(gamma=0.001, C=100.0, probability=True, random_state=0)  # the notebook's model
     model = clf.fit(x_train, y_train)
     classes = iris.target_names.tolist()
-    explainer = TabularExplainer(model, x_train, features=iris.feature_names, classes=classes)
+    feature_names = iris.feature_names
+    explainer = TabularExplainer(model, x_train, features=feature_names, classes=classes)
     global_explanation = explainer.explain_global(x_test)
-    features = list(iris.feature_names)
+    features = list(feature_names)
     assert_global_ranking(global_explanation, features)
     per_class = global_explanation.get_ranked_per_class_names()
-    assert len(per_class) == 3
+    assert len(per_class) == 3 and all(sorted(names) == sorted(features) for names in per_class)
+    assert_sorted_desc(global_explanation.get_ranked_per_class_values())
     local = np.asarray(global_explanation.local_importance_values)
     assert local.shape == (3, len(x_test), 4)
     expected = global_explanation.expected_values
     assert isinstance(expected, list) and len(expected) == 3
-    # LogisticRegression is explained by the linear explainer, per-class in logits: additivity on decision_function
-    logits = model.decision_function(x_test)
-    np.testing.assert_allclose(local.sum(axis=2).T + np.asarray(expected), logits, atol=1e-6)
+    # kernel SHAP on the probabilities (4 features: every coalition enumerated): sum + expected = predict_proba
+    np.testing.assert_allclose(local.sum(axis=2).T + np.asarray(expected), model.predict_proba(x_test), atol=1e-6)
 
     instance_num = 0
     local_explanation = explainer.explain_local(x_test[instance_num, :])
@@ -148,8 +149,12 @@ def test_multiclass_classification_tabular():
     names = local_explanation.get_ranked_local_names()[prediction_value]
     values = local_explanation.get_ranked_local_values()[prediction_value]
     row = np.asarray(local_explanation.local_importance_values)
-    assert row.shape == (3, 4)
+    assert row.shape == (3, 4)  # one 1-D row: [class][feature]
     assert_ranking_consistent(names, values, features, row[prediction_value])
+    np.testing.assert_allclose(row, local[:, instance_num, :], atol=1e-8)  # exact: the same values as in the batch
+
+    page = ExplanationDashboard(global_explanation, model, datasetX=x_test).to_html()
+    assert "petal width (cm)" in page
 
 
 def test_multiclass_classification_pfi_and_mimic():
