@@ -469,8 +469,7 @@ def test_single_row_and_explain_global():
     assert one.local_values.shape == (1, 6, 1)
     overall = explainer.explain_global()
     assert overall.local_values.shape == (20, 6, 1)
-    assert overall.meta["parameters"] == {"feature_perturbation": "interventional", "background_rows": 20,
-                                          "shap_values_output": "default"}
+    assert overall.meta["parameters"] == {"feature_perturbation": "interventional", "background_rows": 20}
 
 
 def test_ensemble_arrays_round_trip_without_pickle(tmp_path):

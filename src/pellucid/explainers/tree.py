@@ -225,11 +225,13 @@ class TreeExplainer(BaseExplainer):
         return self.info.n_features
 
     def _parameters(self) -> dict[str, Any]:
-        return {
+        parameters = {
             "feature_perturbation": self.feature_perturbation,
             "background_rows": None if self.background is None else int(self.background.n_rows),
-            "shap_values_output": self.shap_values_output.value,
         }
+        if self.shap_values_output is not ShapValuesOutput.DEFAULT:
+            parameters["shap_values_output"] = self.shap_values_output.value
+        return parameters
 
     # ------------------------------------------------------------------ the trees
     @property
