@@ -74,6 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, nargs="+", default=[5000, 20000])
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--features", type=int, default=50)
     args = parser.parse_args(argv)
     folder = Path(tempfile.mkdtemp(prefix="pellucid-bench-dashboard-"))
     driver, profile = browser()
@@ -81,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
         plotly_bytes = len(plotly_js().encode())
         print(f"{'rows':>7} {'page MB':>8} {'plotly MB':>9} {'payload MB':>10} {'ready s (median)':>17} {'max':>6}")
         for n_rows in args.rows:
-            dashboard = ExplanationDashboard(explanation(n_rows))
+            dashboard = ExplanationDashboard(explanation(n_rows, args.features))
             page = dashboard.save_html(folder / f"page_{n_rows}.html")
             size = page.stat().st_size
             payload_bytes = len(payload_json(dashboard.payload).encode())
