@@ -181,3 +181,13 @@ def test_rescale_matrix_closed_form():
     # row 2: all zero: the gap is spread equally
     np.testing.assert_allclose(scaled[2], np.full(3, -1.1 / 3))
     np.testing.assert_allclose(scaled.sum(axis=1) + 0.5, target, rtol=0, atol=1e-14)
+
+
+def test_tree_scoring_explainer_states_the_margin_space_it_explains():
+    from pellucid.scoring import create_scoring_explainer
+
+    X, y = _data("binary")
+    model = GradientBoostingClassifier(n_estimators=10, random_state=0).fit(X, y)
+    scoring = create_scoring_explainer(TreeExplainer(model, shap_values_output="probability"))
+    assert scoring.output_space == "log_odds"
+    assert any("shap_values_output" in note for note in scoring.notes)
