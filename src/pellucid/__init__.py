@@ -50,11 +50,13 @@ _LAZY = {
     "TreeScoringExplainer": "pellucid.scoring",
     "KernelScoringExplainer": "pellucid.scoring",
     "DeepScoringExplainer": "pellucid.scoring",
+    "ShapValuesOutput": "pellucid.common.constants",
     "save_explanation": "pellucid.serialization",
     "load_explanation": "pellucid.serialization",
 }
 
 if TYPE_CHECKING:  # what editors and type checkers see: the real classes and signatures behind _LAZY
+    from pellucid.common.constants import ShapValuesOutput
     from pellucid.dashboard import ExplanationDashboard
     from pellucid.explainers.base import BaseExplainer
     from pellucid.explainers.deep import DeepExplainer

@@ -33,8 +33,10 @@ from typing import Any
 
 import numpy as np
 
+from pellucid.common.constants import ShapValuesOutput
 from pellucid.data import Dataset
 from pellucid.errors import ArgumentError, DataShapeError, DataValueError, ModelInterfaceError
+from pellucid.explainers._probability_output import MARGIN_SPACES, read_shap_values_output, to_probability
 from pellucid.explainers.base import BaseExplainer, LocalResult
 from pellucid.explainers.linear import LinearExplainer
 from pellucid.explainers.tree import TreeExplainer
@@ -86,6 +88,13 @@ class MimicExplainer(BaseExplainer):
         (``meta["fidelity"]``); 0 skips that measure.
     random_state : int, default 0
         Seed of augmentation, the split and the surrogates.
+    shap_values_output : ShapValuesOutput or str, default ShapValuesOutput.DEFAULT
+        The SDK's option. ``DEFAULT``: the surrogate's values in its output space (log-odds / margins for a
+        LightGBM or logistic surrogate). ``PROBABILITY``: a classifier's values rescaled per row and class so that
+        the base (the probability at the expected margin) plus the values equals the surrogate's predicted
+        probability. ``TEACHER_PROBABILITY``: rescaled to add up to the teacher's probabilities (for a regressor:
+        the teacher's predictions, from the surrogate's expected value). See
+        :mod:`pellucid.explainers._probability_output` for the rule.
 
     Attributes
     ----------
@@ -120,7 +129,9 @@ class MimicExplainer(BaseExplainer):
         model_task: str = "unknown",
         allow_all_transformations: bool = False,
         is_function: bool = False,
+        shap_values_output: ShapValuesOutput | str = ShapValuesOutput.DEFAULT,
     ) -> None:
+        self.shap_values_output = read_shap_values_output(shap_values_output, tuple(ShapValuesOutput))
         if not (isinstance(explainable_model, type) and issubclass(explainable_model, BaseExplainableModel)):
             raise ArgumentError(
                 "explainable_model must be one of pellucid's surrogate classes (LGBMExplainableModel, "
@@ -173,6 +184,31 @@ class MimicExplainer(BaseExplainer):
             )
         self._inner = self._inner_explainer()
         self.output_space = self._inner.output_space
+        self._check_shap_values_output()
+
+    def _check_shap_values_output(self) -> None:
+        """Validate ``shap_values_output`` against the teacher and set the explained output space."""
+        mode = self.shap_values_output
+        if mode is ShapValuesOutput.TEACHER_PROBABILITY:
+            if self._task == CLASSIFICATION and self.teacher.output_space != "probability":
+                raise ArgumentError(
+                    "shap_values_output=teacher_probability needs the teacher's probabilities: the model must have "
+                    f"predict_proba; its explained output is {self.teacher.output_space!r}"
+                )
+            self.output_space = self.teacher.output_space
+        elif mode is ShapValuesOutput.PROBABILITY and self._task == CLASSIFICATION:
+            self.output_space = "probability"
+        rescaled = mode is ShapValuesOutput.TEACHER_PROBABILITY or (
+            mode is ShapValuesOutput.PROBABILITY and self._task == CLASSIFICATION
+            and self._inner.output_space in MARGIN_SPACES
+        )
+        if rescaled:
+            self._notes.append(
+                f"shap_values_output={mode.value}: the surrogate's {self._inner.output_space} values are rescaled "
+                f"per row{' and class' if self._task == CLASSIFICATION else ''} to add up to the "
+                + ("teacher's outputs" if mode is ShapValuesOutput.TEACHER_PROBABILITY
+                   else "surrogate's predicted probabilities") + " (the SDK's rule)"
+            )
 
     @classmethod
     def supports(cls, model: Any) -> bool:
@@ -347,16 +383,26 @@ class MimicExplainer(BaseExplainer):
             "reset_index": self.reset_index,
             "held_out_fraction": self.held_out_fraction,
             "random_state": self.random_state,
+            "shap_values_output": self.shap_values_output.value,
         }
 
     def _explain_rows(self, rows: Dataset) -> LocalResult:
         if not rows.is_numeric:
             raise DataValueError("evaluation_examples must be numeric for MimicExplainer, like its training data")
         inner = self._inner.explain_local(rows.values[:, : self._surrogate_columns()])
+        values, expected, output = inner.local_values, inner.expected_values_array, inner.model_output
+        classification = self._task == CLASSIFICATION
+        if self.shap_values_output is ShapValuesOutput.TEACHER_PROBABILITY:
+            target = self.teacher.predict_output(rows.values)
+            values, expected, output = to_probability(values, expected, output, self._inner.output_space, target,
+                                                      classification=classification)
+        elif (self.shap_values_output is ShapValuesOutput.PROBABILITY and classification
+              and self._inner.output_space in MARGIN_SPACES):
+            values, expected, output = to_probability(values, expected, output, self._inner.output_space)
         return LocalResult(
-            values=inner.local_values,
-            expected_values=inner.expected_values_array,
-            model_output=inner.model_output,
+            values=values,
+            expected_values=expected,
+            model_output=output,
             meta={
                 "fidelity": self.fidelity,
                 "surrogate_method": inner.method,

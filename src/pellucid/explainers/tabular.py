@@ -18,6 +18,7 @@ Examples
 from __future__ import annotations
 
 import importlib
+import inspect
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -25,8 +26,10 @@ from typing import Any
 import numpy as np
 
 from pellucid._progress import explain_in_blocks
+from pellucid.common.constants import ShapValuesOutput
 from pellucid.data import as_dataset, sample_rows
 from pellucid.errors import ArgumentError, ModelInterfaceError, TransformationError
+from pellucid.explainers._probability_output import read_shap_values_output
 from pellucid.explainers.base import BaseExplainer, backend_module
 from pellucid.explanation import Explanation
 
@@ -98,6 +101,10 @@ class TabularExplainer:
         The model's task.
     use_gpu : bool, default False
         Use a GPU where the chosen explainer can (the deep explainer); other explainers note it has no effect.
+    shap_values_output : ShapValuesOutput or str, default ShapValuesOutput.DEFAULT
+        The SDK's option, passed to an explainer that takes it (TreeExplainer). ``PROBABILITY`` is also accepted
+        when the chosen explainer already explains probabilities (or a regressor); otherwise it raises
+        ArgumentError rather than return values in another space than asked.
     **kwargs
         Options of the chosen explainer (e.g. ``nclusters``, ``nsamples`` for Kernel SHAP). An option the chosen
         explainer does not take raises ArgumentError.
@@ -121,8 +128,12 @@ class TabularExplainer:
         allow_all_transformations: bool = False,
         model_task: str = "unknown",
         use_gpu: bool = False,
+        shap_values_output: ShapValuesOutput | str = ShapValuesOutput.DEFAULT,
         **kwargs: Any,
     ) -> None:
+        self.shap_values_output = read_shap_values_output(
+            shap_values_output, (ShapValuesOutput.DEFAULT, ShapValuesOutput.PROBABILITY)
+        )
         self.model = model
         self.explain_subset = None if explain_subset is None else [int(i) for i in explain_subset]
         self.use_gpu = use_gpu
@@ -153,6 +164,7 @@ class TabularExplainer:
                 )
         self.explainer = chosen
         self.explainer_name = type(self.explainer).__name__
+        self._check_shap_values_output()
         self._notes.append(
             f"TabularExplainer chose {self.explainer_name}"
             + (f" (not supported by {', '.join(tried)})" if tried else "")
@@ -168,6 +180,8 @@ class TabularExplainer:
 
     def _options(self, explainer_class: type, kwargs: dict) -> dict:
         options = dict(kwargs)
+        if "shap_values_output" in inspect.signature(explainer_class.__init__).parameters:
+            options["shap_values_output"] = self.shap_values_output
         if explainer_class.__name__ == "DeepExplainer":
             options["use_gpu"] = self.use_gpu
         elif self.use_gpu:
@@ -202,6 +216,19 @@ class TabularExplainer:
             )
             return explainer
         return None
+
+    def _check_shap_values_output(self) -> None:
+        """PROBABILITY asked of an explainer that does not take it: fine only where it explains probabilities."""
+        if self.shap_values_output is ShapValuesOutput.DEFAULT or hasattr(self.explainer, "shap_values_output"):
+            return
+        if self.explainer.output_space not in ("probability", "raw"):
+            raise ArgumentError(
+                f"shap_values_output=probability: the chosen {self.explainer_name} explains "
+                f"{self.explainer.output_space!r} values and cannot rescale them to probabilities; use "
+                "KernelExplainer (probabilities natively) or MimicExplainer(..., shap_values_output=...)"
+            )
+        self._notes.append(f"shap_values_output=probability: {self.explainer_name} explains "
+                           f"{self.explainer.output_space!r} values already")
 
     @staticmethod
     def _construct(explainer_class: type, model: Any, background: Any, common: dict, options: dict) -> BaseExplainer:

@@ -38,8 +38,10 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from pellucid.common.constants import ShapValuesOutput
 from pellucid.data import Dataset
 from pellucid.errors import ArgumentError, DataShapeError, DataValueError, ModelInterfaceError, PellucidError
+from pellucid.explainers._probability_output import MARGIN_SPACES, read_shap_values_output, to_probability
 from pellucid.explainers._tree_engine import ROW_CHUNK_BYTES, PathDependentEngine
 from pellucid.explainers._tree_ensemble import TreeEnsemble, extract_ensemble, model_family
 from pellucid.explainers._tree_models import (
@@ -50,6 +52,7 @@ from pellucid.explainers._tree_models import (
     raw_output,
 )
 from pellucid.explainers.base import BaseExplainer, LocalResult
+from pellucid.explanation import CLASSIFICATION
 from pellucid.model import TASKS
 
 __all__ = ["TreeExplainer", "FEATURE_PERTURBATIONS"]
@@ -88,6 +91,11 @@ class TreeExplainer(BaseExplainer):
         the background rows' values (interventional).
     model_task : {"unknown", "classification", "regression"}
         Checked against the model when given.
+    shap_values_output : ShapValuesOutput or str, default ShapValuesOutput.DEFAULT
+        The SDK's option: ``PROBABILITY`` rescales a boosted classifier's log-odds / margin values so that each
+        class's base value (the probability at the expected margin) plus the row's values equals the model's
+        predicted probability (see :mod:`pellucid.explainers._probability_output`); ``meta["output_space"]``
+        becomes ``"probability"``. No effect on forests (already probabilities) and regressors.
 
     Raises
     ------
@@ -124,7 +132,11 @@ class TreeExplainer(BaseExplainer):
         model_task: str = "unknown",
         allow_all_transformations: bool = False,
         explain_subset: list[int] | None = None,
+        shap_values_output: ShapValuesOutput | str = ShapValuesOutput.DEFAULT,
     ) -> None:
+        self.shap_values_output = read_shap_values_output(
+            shap_values_output, (ShapValuesOutput.DEFAULT, ShapValuesOutput.PROBABILITY)
+        )
         super().__init__(
             model, initialization_examples, features, classes, transformations, model_task=model_task,
             allow_all_transformations=allow_all_transformations, explain_subset=explain_subset,
@@ -172,6 +184,14 @@ class TreeExplainer(BaseExplainer):
             )
         self.output_space = self.info.output_space
         self._notes.extend(self.info.notes)
+        self._rescale = (self.shap_values_output is ShapValuesOutput.PROBABILITY
+                         and self.info.task == CLASSIFICATION and self.output_space in MARGIN_SPACES)
+        if self._rescale:
+            self.output_space = "probability"
+            self._notes.append(
+                f"shap_values_output=probability: {self.info.output_space} values rescaled per row and class to add "
+                "up to the predicted probabilities from the probability at the expected margin (the SDK's rule)"
+            )
         # sklearn models (and every model explained interventionally) are explained from the extracted trees:
         # read them now, so that an unsupported split fails here rather than at the first explain call
         self._ensemble: TreeEnsemble | None = None if self.info.native and not self._interventional_mode() \
@@ -205,10 +225,13 @@ class TreeExplainer(BaseExplainer):
         return self.info.n_features
 
     def _parameters(self) -> dict[str, Any]:
-        return {
+        parameters = {
             "feature_perturbation": self.feature_perturbation,
             "background_rows": None if self.background is None else int(self.background.n_rows),
         }
+        if self.shap_values_output is not ShapValuesOutput.DEFAULT:
+            parameters["shap_values_output"] = self.shap_values_output.value
+        return parameters
 
     # ------------------------------------------------------------------ the trees
     @property
@@ -333,6 +356,8 @@ class TreeExplainer(BaseExplainer):
             notes.extend(engine_notes)
             algorithm = "pellucid interventional TreeSHAP"
         values, expected, model_output = self._to_explained(values, expected, model_output)
+        if getattr(self, "_rescale", False):
+            values, expected, model_output = to_probability(values, expected, model_output, self.info.output_space)
         error = float(np.abs(values.sum(axis=1) + expected - model_output).max(initial=0.0))
         return LocalResult(
             values=values,

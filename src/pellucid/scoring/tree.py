@@ -75,9 +75,14 @@ class TreeScoringExplainer(ScoringExplainer):
         self.features = list(explainer.features or default_feature_names(info.n_features))
         self.task, self.classes = explainer._task_and_classes()
         self.classes = None if self.classes is None else list(self.classes)
-        self.output_space = explainer.output_space
+        self.output_space = info.output_space  # the trees' own space: scoring does not rescale to probabilities
         self.method = explainer.method
         self.notes = []
+        if explainer.output_space != info.output_space:
+            self.notes.append(
+                f"the TreeExplainer rescaled its values to {explainer.output_space} (shap_values_output); the "
+                f"scoring explainer explains the model's {info.output_space} values"
+            )
         self.allows_missing = not info.family.startswith("sklearn_gb")  # GradientBoosting* refuses NaN
         self._adopt_transformations(explainer)
         background = explainer.background

@@ -9,7 +9,7 @@
 
   // Milestones in ms since navigation start, for performance checks (window.pellucidTimings).
   const timings = { script_start: performance.now() };
-  const D = JSON.parse(document.getElementById("pellucid-data").textContent);
+  const D = unpack(JSON.parse(document.getElementById("pellucid-data").textContent));
   timings.payload_parsed = performance.now();
   const features = D.features;
   const nFeatures = features.length;
@@ -44,6 +44,30 @@
   };
 
   // ------------------------------------------------------------------ small helpers
+  // Long numeric lists come packed (pellucid.dashboard.page.pack_payload): {"$f32": base64} little-endian float32
+  // (NaN = missing; each value restored with 7 significant digits, as rounded in Python) or {"$i32": base64}.
+  function unpack(node) {
+    if (Array.isArray(node)) return node.map(unpack);
+    if (node === null || typeof node !== "object") return node;
+    const keys = Object.keys(node);
+    if (keys.length === 1 && (keys[0] === "$f32" || keys[0] === "$i32")) {
+      const text = atob(node[keys[0]]);
+      const bytes = new Uint8Array(text.length);
+      for (let i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i);
+      if (keys[0] === "$i32") return Array.from(new Int32Array(bytes.buffer));
+      const floats = new Float32Array(bytes.buffer);
+      const out = new Array(floats.length);
+      for (let i = 0; i < floats.length; i++) {
+        const v = floats[i];
+        out[i] = Number.isNaN(v) ? null : Number(v.toPrecision(7));
+      }
+      return out;
+    }
+    const result = {};
+    for (const key of keys) result[key] = unpack(node[key]);
+    return result;
+  }
+
   function supportsWebGL() {
     try {
       const canvas = document.createElement("canvas");

@@ -1,0 +1,1 @@
+"""The old SDK's ``common`` package paths (``...common.constants``)."""
