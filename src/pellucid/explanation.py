@@ -447,10 +447,9 @@ class Explanation:
         -------
         plotly.graph_objects.Figure
         """
-        # the figure is drawn above the core, by name, so that the core never imports plotly
-        import importlib
+        from pellucid._visualize import visualize  # imports plotly on use
 
-        return importlib.import_module("pellucid.dashboard.visualize").visualize(self, key)
+        return visualize(self, key)
 
     # ------------------------------------------------------------------ raw features
     def get_raw_explanation(

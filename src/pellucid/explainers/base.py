@@ -21,7 +21,6 @@ transformations answers in raw features by default (``raw=None``); ``explain_loc
 
 from __future__ import annotations
 
-import importlib
 import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -29,6 +28,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 import scipy.sparse as sp
 
+from pellucid import _extensions
 from pellucid._progress import check_progress, explain_in_blocks
 from pellucid.data import Dataset, align_columns, as_dataset, column_names
 from pellucid.errors import ArgumentError, DataShapeError, PellucidError, ProbabilitiesRequiredError, describe
@@ -38,7 +38,7 @@ from pellucid.model import ModelWrapper, model_feature_names, model_type_name
 if TYPE_CHECKING:  # imported on use: explainers without transformations need not load scikit-learn
     from pellucid.transformations.inputs import TransformedInputs
 
-__all__ = ["BaseExplainer", "LocalResult", "BACKENDS", "backend_module", "is_single_row", "select_subset",
+__all__ = ["BaseExplainer", "LocalResult", "backend_module", "is_single_row", "select_subset",
            "check_subset", "as_function_model"]
 
 logger = logging.getLogger(__name__)
@@ -321,9 +321,8 @@ class BaseExplainer:
         -------
         ScoringExplainer
         """
-        # pellucid.scoring sits above the explainers: imported at call time, never at module level.
-        scoring = importlib.import_module("pellucid.scoring")
-        return scoring.create_scoring_explainer(self, X)
+        # pellucid.scoring sits above the explainers: reached through the door the top package wires.
+        return _extensions.obtain("scoring").create_scoring_explainer(self, X)
 
     # ------------------------------------------------------------------ progress
     #: False when a row's values depend on the other rows of the call (own random draws per call):
@@ -625,14 +624,11 @@ def classes_without_probabilities(model: Any, explained: str) -> str:
     )
 
 
-#: Execution backends of explain_local / explain_global and the module that runs each.
-BACKENDS = {"dask": "pellucid.distributed"}
-
-
 def backend_module(backend: str, options: dict[str, Any]) -> Any:
     """The module running ``backend`` (e.g. :mod:`pellucid.distributed` for "dask").
 
-    Imported on use, by name, because it sits above the explainers in the layers.
+    It sits above the explainers in the layers, so it is reached through :mod:`pellucid._extensions`, where the
+    top package registers it, and imported on first use.
 
     Raises
     ------
@@ -643,6 +639,7 @@ def backend_module(backend: str, options: dict[str, Any]) -> Any:
         raise ArgumentError(
             f"options {sorted(options)} belong to a distributed backend; pass backend='dask' or drop them"
         )
-    if backend not in BACKENDS:
-        raise ArgumentError(f"backend must be 'local' or one of {sorted(BACKENDS)}; found {backend!r}")
-    return importlib.import_module(BACKENDS[backend])
+    backends = [role.split(":", 1)[1] for role in _extensions.provided("backend:")]
+    if backend not in backends:
+        raise ArgumentError(f"backend must be 'local' or one of {backends}; found {backend!r}")
+    return _extensions.obtain(f"backend:{backend}")

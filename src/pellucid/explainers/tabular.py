@@ -17,7 +17,6 @@ Examples
 
 from __future__ import annotations
 
-import importlib
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -28,19 +27,18 @@ from pellucid._progress import explain_in_blocks
 from pellucid.data import as_dataset, sample_rows
 from pellucid.errors import ArgumentError, ModelInterfaceError, TransformationError
 from pellucid.explainers.base import BaseExplainer, backend_module
+from pellucid.explainers.deep import DeepExplainer
+from pellucid.explainers.kernel import KernelExplainer
+from pellucid.explainers.linear import LinearExplainer
+from pellucid.explainers.tree import TreeExplainer
 from pellucid.explanation import Explanation
 
 __all__ = ["TabularExplainer", "SamplingPolicy", "EXPLAINER_ORDER"]
 
 logger = logging.getLogger(__name__)
 
-#: (module, class) in the order TabularExplainer tries them.
-EXPLAINER_ORDER: tuple[tuple[str, str], ...] = (
-    ("pellucid.explainers.tree", "TreeExplainer"),
-    ("pellucid.explainers.deep", "DeepExplainer"),
-    ("pellucid.explainers.linear", "LinearExplainer"),
-    ("pellucid.explainers.kernel", "KernelExplainer"),
-)
+#: The direct explainers in the order TabularExplainer tries them.
+EXPLAINER_ORDER: tuple[type[BaseExplainer], ...] = (TreeExplainer, DeepExplainer, LinearExplainer, KernelExplainer)
 
 
 @dataclass
@@ -63,16 +61,7 @@ class SamplingPolicy:
 
 
 def _registry() -> list[type[BaseExplainer]]:
-    classes = []
-    for module_name, class_name in EXPLAINER_ORDER:
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name == module_name:  # that explainer is not part of this build
-                continue
-            raise
-        classes.append(getattr(module, class_name))
-    return classes
+    return list(EXPLAINER_ORDER)
 
 
 class TabularExplainer:

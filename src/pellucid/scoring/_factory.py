@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import logging
 from typing import Any
 
@@ -59,8 +58,7 @@ def create_scoring_explainer(explainer: Any, X: Any = None) -> ScoringExplainer:
             f"no scoring explainer for {name}; create_scoring_explainer takes a LinearExplainer, TreeExplainer, "
             f"KernelExplainer, DeepExplainer or MimicExplainer (or a TabularExplainer that chose one)"
         )
-    module_name, class_name = KINDS[kind]
-    scoring = getattr(importlib.import_module(module_name), class_name)(direct, X)
+    scoring = KINDS[kind](direct, X)
     if subset is not None:
         note = (
             f"the TabularExplainer's explain_subset ({len(subset)} features) is not applied: the scoring explainer "

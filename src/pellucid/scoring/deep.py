@@ -14,7 +14,6 @@ with ``allow_pickle=True`` on both sides, the module is pickled.
 
 from __future__ import annotations
 
-import importlib
 import threading
 from typing import Any
 
@@ -152,9 +151,10 @@ class DeepScoringExplainer(ScoringExplainer):
     def deep_explainer(self) -> Any:
         """The DeepExplainer rebuilt from the stored state (built once, on first use)."""
         if self._deep is None:
-            module = importlib.import_module("pellucid.explainers.deep")
+            from pellucid.explainers.deep import DeepExplainer
+
             config = {**self.config, "features": list(self.features)}
-            self._deep = module.DeepExplainer.from_state(
+            self._deep = DeepExplainer.from_state(
                 self.model,
                 {"config": config, "background": self.background, "background_weights": self.background_weights},
             )

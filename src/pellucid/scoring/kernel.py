@@ -13,7 +13,6 @@ are exact; otherwise they are sampled with the saved seed.
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
 import numpy as np
@@ -81,8 +80,9 @@ class KernelScoringExplainer(ScoringExplainer):
     def kernel_explainer(self) -> Any:
         """The KernelExplainer rebuilt from the stored state (built once, on first use)."""
         if self._kernel is None:
-            module = importlib.import_module("pellucid.explainers.kernel")
-            self._kernel = module.KernelExplainer(
+            from pellucid.explainers.kernel import KernelExplainer
+
+            self._kernel = KernelExplainer(
                 self.model, self.background, features=self.features, classes=self.classes,
                 nclusters=None, model_task=self.task, **self.options,
             )

@@ -1,0 +1,109 @@
+"""The import graph is honest: every pellucid module is imported by a plain ``import`` statement, so the layers
+contract in pyproject.toml (checked by ``lint-imports``) sees every dependency between pellucid modules."""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+import pytest
+
+import pellucid
+from pellucid import _extensions
+
+SRC = Path(pellucid.__file__).parent
+
+# Calls that import by a computed name, and where that is not a pellucid dependency:
+# errors.require imports the optional *third-party* package its callers name; _model_files checks whether a class
+# named inside a model file (data, not code) is on its trust list.
+DYNAMIC_ALLOWED = {("errors.py", "require"), ("scoring/_model_files.py", "_is_trusted_class")}
+# The top package is in no layer (it is the root); its lazy loader is declared to import-linter by the
+# TYPE_CHECKING block that test_top_package_lazy_names_are_declared checks.
+TOP_PACKAGE = "__init__.py"
+
+_PELLUCID_BY_STRING = re.compile(r"""(import_module|__import__)\(\s*[fr]?["']pellucid\b""")
+
+
+def dynamic_imports(source: str) -> list[tuple[str, str]]:
+    """(enclosing function, first argument as source) of every ``import_module(...)`` / ``__import__(...)`` call
+    whose argument is not a string literal naming a third-party module, plus every one naming a pellucid module."""
+    tree = ast.parse(source)
+    found: list[tuple[str, str]] = []
+
+    def visit(node: ast.AST, function: str) -> None:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                visit(child, child.name)
+                continue
+            if isinstance(child, ast.Call):
+                callee = child.func
+                name = callee.attr if isinstance(callee, ast.Attribute) else getattr(callee, "id", None)
+                if name in ("import_module", "__import__") and child.args:
+                    argument = child.args[0]
+                    literal = isinstance(argument, ast.Constant) and isinstance(argument.value, str)
+                    if not literal or argument.value.split(".")[0] == "pellucid":
+                        found.append((function, ast.unparse(argument)))
+            visit(child, function)
+
+    visit(tree, "<module>")
+    return found
+
+
+def test_the_checker_finds_string_imports_of_pellucid() -> None:
+    code = (
+        "import importlib\n"
+        "def f(name):\n"
+        "    importlib.import_module('pellucid.scoring')\n"
+        "    importlib.import_module(name)\n"
+        "    __import__('pellucid')\n"
+        "    importlib.import_module('numba')\n"
+    )
+    assert dynamic_imports(code) == [("f", "'pellucid.scoring'"), ("f", "name"), ("f", "'pellucid'")]
+    assert _PELLUCID_BY_STRING.search('x = importlib.import_module("pellucid.cli")')
+    assert _PELLUCID_BY_STRING.search("__import__('pellucid')")
+    assert not _PELLUCID_BY_STRING.search('importlib.import_module("numba")')
+
+
+def test_no_pellucid_module_is_imported_by_name() -> None:
+    offenders = []
+    for path in sorted(SRC.rglob("*.py")):
+        relative = path.relative_to(SRC).as_posix()
+        source = path.read_text(encoding="utf-8")
+        for match in _PELLUCID_BY_STRING.finditer(source):
+            offenders.append(f"{relative}: {match.group(0)}")
+        if relative == TOP_PACKAGE:
+            continue
+        for function, argument in dynamic_imports(source):
+            if (relative, function) not in DYNAMIC_ALLOWED:
+                offenders.append(f"{relative}:{function}: import by computed name {argument}")
+    assert offenders == []
+
+
+def test_top_package_lazy_names_are_declared() -> None:
+    """Every module the top package loads lazily is also imported in its TYPE_CHECKING block (import-linter
+    counts those imports), so the lazy loader hides no dependency."""
+    tree = ast.parse((SRC / "__init__.py").read_text(encoding="utf-8"))
+    declared: set[tuple[str, str]] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            for statement in ast.walk(node):
+                if isinstance(statement, ast.ImportFrom):
+                    declared.update((statement.module, alias.name) for alias in statement.names)
+    assert declared, "the TYPE_CHECKING block is gone"
+    lazy = {(module, name) for name, module in pellucid._LAZY.items()}
+    assert lazy - declared == set()
+
+
+def test_the_doors_up_are_wired_by_the_top_package() -> None:
+    import pellucid.distributed
+    import pellucid.scoring
+    from pellucid.errors import ArgumentError
+    from pellucid.explainers.base import backend_module
+
+    assert _extensions.obtain("scoring") is pellucid.scoring
+    assert backend_module("dask", {}) is pellucid.distributed
+    with pytest.raises(ArgumentError, match=r"one of \['dask'\]; found 'spark'"):
+        backend_module("spark", {})
+    with pytest.raises(KeyError):
+        _extensions.obtain("backend:spark")
