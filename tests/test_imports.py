@@ -107,3 +107,55 @@ def test_the_doors_up_are_wired_by_the_top_package() -> None:
         backend_module("spark", {})
     with pytest.raises(KeyError):
         _extensions.obtain("backend:spark")
+
+
+def _layers_contract() -> dict:
+    import tomllib
+
+    pyproject = tomllib.loads((SRC.parents[1] / "pyproject.toml").read_text(encoding="utf-8"))
+    config = pyproject["tool"]["importlinter"]
+    (layers,) = [c for c in config["contracts"] if c["type"] == "layers"]
+    return layers
+
+
+def _layer_names(layers: dict) -> set[str]:
+    return {name.strip() for layer in layers["layers"] for name in re.split(r"[|:]", layer)}
+
+
+def test_the_layers_contract_is_strict() -> None:
+    layers = _layers_contract()
+    assert "ignore_imports" not in layers
+    assert not any("(" in layer or ")" in layer for layer in layers["layers"]), "an optional layer hides a rename"
+
+
+def test_every_pellucid_module_is_in_a_layer() -> None:
+    """Each top-level module or package is named by a layer; a package split across layers (its modules sit at
+    different heights) names each of its modules."""
+    named = _layer_names(_layers_contract())
+    missing = []
+    for child in sorted(SRC.iterdir()):
+        if child.name.startswith(".") or child.name == "__pycache__" or child.name == "__init__.py":
+            continue
+        if child.is_file() and child.suffix != ".py" or child.is_dir() and not (child / "__init__.py").exists():
+            continue
+        name = f"pellucid.{child.stem}"
+        if name in named:
+            continue
+        if child.is_dir() and any(n.startswith(name + ".") for n in named):
+            for module in sorted(child.iterdir()):
+                if module.name in ("__init__.py", "__pycache__") or module.suffix not in (".py", ""):
+                    continue
+                if module.is_dir() and not (module / "__init__.py").exists():
+                    continue
+                if f"{name}.{module.stem}" not in named:
+                    missing.append(f"{name}.{module.stem}")
+            continue
+        missing.append(name)
+    assert missing == []
+
+
+def test_the_layer_names_are_module_names() -> None:
+    """The names parsed from the contract are module names, not whole layer strings."""
+    named = _layer_names(_layers_contract())
+    assert {"pellucid.explanation", "pellucid.explainers.base", "pellucid.errors", "pellucid.mimic.models"} <= named
+    assert "pellucid.mimic" not in named and "pellucid" not in named
