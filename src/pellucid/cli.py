@@ -107,24 +107,14 @@ def load_model(path: str | Path, *, allow_pickle: bool = False) -> Any:
 def _explainer_class(method: str) -> Any:
     """The explainer class behind ``--method`` (imported on use: ``pellucid --help`` loads no explainer)."""
     if method == "auto":
-        from pellucid.explainers.tabular import TabularExplainer as chosen
-    elif method == "tree":
-        from pellucid.explainers.tree import TreeExplainer as chosen
-    elif method == "linear":
-        from pellucid.explainers.linear import LinearExplainer as chosen
-    elif method == "kernel":
-        from pellucid.explainers.kernel import KernelExplainer as chosen
-    elif method == "deep":
-        from pellucid.explainers.deep import DeepExplainer as chosen
-    elif method == "lime":
-        from pellucid.explainers.lime import LIMEExplainer as chosen
-    elif method == "pfi":
-        from pellucid.explainers.pfi import PFIExplainer as chosen
-    elif method == "mimic":
-        from pellucid.explainers.mimic import MimicExplainer as chosen
-    else:
+        from pellucid.explainers.tabular import TabularExplainer
+
+        return TabularExplainer
+    from pellucid.explainers.registry import EXPLAINERS
+
+    if method not in EXPLAINERS:
         raise ArgumentError(f"--method must be one of {METHODS}; found {method!r}")
-    return chosen
+    return EXPLAINERS[method]
 
 
 def _make_explainer(method: str, model: Any, background: Any, options: dict) -> Any:

@@ -233,7 +233,7 @@ def _direct(explainer: Any, raw: bool | None) -> tuple[BaseExplainer, Any, bool]
     if not isinstance(direct, BaseExplainer):
         raise ArgumentError(f"expected a pellucid explainer; found {type(explainer).__name__}")
     raw = direct.default_raw if raw is None else bool(raw)
-    if type(direct).explain_local is not BaseExplainer.explain_local:
+    if "distributed" not in direct.capabilities:
         raise ArgumentError(
             f"{type(direct).__name__} does not explain rows independently (it has no local explanation to "
             "distribute); run it in one process"

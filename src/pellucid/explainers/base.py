@@ -38,10 +38,16 @@ from pellucid.model import ModelWrapper, model_feature_names, model_type_name
 if TYPE_CHECKING:  # imported on use: explainers without transformations need not load scikit-learn
     from pellucid.transformations.inputs import TransformedInputs
 
-__all__ = ["BaseExplainer", "LocalResult", "backend_module", "is_single_row", "select_subset",
+__all__ = ["BaseExplainer", "LocalResult", "backend_module", "CAPABILITIES", "is_single_row", "select_subset",
            "check_subset", "as_function_model"]
 
 logger = logging.getLogger(__name__)
+
+#: The words of ``BaseExplainer.capabilities``: "local" (explain_local gives local values), "global"
+#: (explain_global), "distributed" (its rows can be explained on a Dask cluster: values of a row do not depend on
+#: the other rows of the call), "standard_errors" (estimates come with standard errors), "gpu" (use_gpu=True has an
+#: effect), "model_agnostic" (explains any predict function, so TabularExplainer prefers a model-specific one).
+CAPABILITIES = frozenset({"local", "global", "distributed", "standard_errors", "gpu", "model_agnostic"})
 
 
 @dataclass
@@ -111,6 +117,12 @@ class BaseExplainer:
     """
 
     method: ClassVar[str] = "base"
+    #: The name callers choose it by (``pellucid explain --method NAME``, pellucid.explainers.registry).
+    name: ClassVar[str] = ""
+    #: What it supports, words of :data:`CAPABILITIES`; callers ask this, never the class name.
+    capabilities: ClassVar[frozenset[str]] = frozenset({"local", "global", "distributed"})
+    #: The kind of scoring explainer built from it (a key of ``pellucid.scoring.KINDS``), None for none.
+    scoring_kind: ClassVar[str | None] = None
     #: "probability", "log_odds", "margin" or "raw"; a subclass may set it per instance.
     output_space: str = "raw"
     #: True where the old SDK refused ``classes=`` for a model explained as a regression (LIME, PFI).
@@ -308,6 +320,11 @@ class BaseExplainer:
         if include_local:
             return explanation
         return explanation.global_only()
+
+    @classmethod
+    def is_global_only(cls) -> bool:
+        """True for an explainer with no local explanation (``explain_local`` raises; PFI)."""
+        return "local" not in cls.capabilities
 
     def create_scoring_explainer(self, X: Any = None) -> Any:
         """A small explainer for inference built from this one (see :func:`pellucid.scoring.create_scoring_explainer`).

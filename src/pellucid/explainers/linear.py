@@ -47,6 +47,9 @@ class LinearExplainer(BaseExplainer):
     """
 
     method = "linear_shap"
+    name = "linear"
+    capabilities = frozenset({"local", "global", "distributed"})
+    scoring_kind = "linear"
 
     def __init__(
         self,

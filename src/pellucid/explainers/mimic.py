@@ -100,6 +100,9 @@ class MimicExplainer(BaseExplainer):
     """
 
     method = "mimic"
+    name = "mimic"
+    capabilities = frozenset({"local", "global", "distributed", "model_agnostic"})
+    scoring_kind = "surrogate"
 
     def __init__(
         self,

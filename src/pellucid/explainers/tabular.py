@@ -27,18 +27,15 @@ from pellucid._progress import explain_in_blocks
 from pellucid.data import as_dataset, sample_rows
 from pellucid.errors import ArgumentError, ModelInterfaceError, TransformationError
 from pellucid.explainers.base import BaseExplainer, backend_module
-from pellucid.explainers.deep import DeepExplainer
-from pellucid.explainers.kernel import KernelExplainer
-from pellucid.explainers.linear import LinearExplainer
-from pellucid.explainers.tree import TreeExplainer
+from pellucid.explainers.registry import AUTO_ORDER
 from pellucid.explanation import Explanation
 
 __all__ = ["TabularExplainer", "SamplingPolicy", "EXPLAINER_ORDER"]
 
 logger = logging.getLogger(__name__)
 
-#: The direct explainers in the order TabularExplainer tries them.
-EXPLAINER_ORDER: tuple[type[BaseExplainer], ...] = (TreeExplainer, DeepExplainer, LinearExplainer, KernelExplainer)
+#: The direct explainers in the order TabularExplainer tries them (declared in pellucid.explainers.registry).
+EXPLAINER_ORDER: tuple[type[BaseExplainer], ...] = AUTO_ORDER
 
 
 @dataclass
@@ -157,7 +154,7 @@ class TabularExplainer:
 
     def _options(self, explainer_class: type, kwargs: dict) -> dict:
         options = dict(kwargs)
-        if explainer_class.__name__ == "DeepExplainer":
+        if "gpu" in explainer_class.capabilities:
             options["use_gpu"] = self.use_gpu
         elif self.use_gpu:
             self._notes.append(f"use_gpu=True has no effect on {explainer_class.__name__} (CPU only)")
@@ -179,7 +176,7 @@ class TabularExplainer:
             self._notes.append(f"pipeline explained as a whole: its steps could not be split ({exc})")
             return None
         for explainer_class in registry:
-            if explainer_class.__name__ == "KernelExplainer" or not explainer_class.supports(final):
+            if "model_agnostic" in explainer_class.capabilities or not explainer_class.supports(final):
                 continue
             explainer = self._construct(
                 explainer_class, final, background, {**common, "transformations": preprocessing},

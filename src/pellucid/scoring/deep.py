@@ -120,7 +120,7 @@ class DeepScoringExplainer(ScoringExplainer):
 
     def __init__(self, explainer: Any, initialization_examples: Any = None) -> None:
         explainer = getattr(explainer, "explainer", explainer)  # TabularExplainer -> its direct explainer
-        if type(explainer).__name__ != "DeepExplainer" or not hasattr(explainer, "to_state"):
+        if getattr(explainer, "scoring_kind", None) != "deep" or not hasattr(explainer, "to_state"):
             raise ModelInterfaceError(
                 f"DeepScoringExplainer needs a fitted DeepExplainer; found {type(explainer).__name__}"
             )

@@ -47,7 +47,7 @@ class KernelScoringExplainer(ScoringExplainer):
 
     def __init__(self, explainer: Any, initialization_examples: Any = None) -> None:
         explainer = getattr(explainer, "explainer", explainer)  # TabularExplainer -> its direct explainer
-        if type(explainer).__name__ != "KernelExplainer" or getattr(explainer, "background", None) is None:
+        if getattr(explainer, "scoring_kind", None) != "kernel" or getattr(explainer, "background", None) is None:
             raise ModelInterfaceError(
                 f"KernelScoringExplainer needs a fitted KernelExplainer; found {type(explainer).__name__}"
             )

@@ -65,7 +65,7 @@ class TreeScoringExplainer(ScoringExplainer):
         if engine not in ENGINES:
             raise ArgumentError(f"engine must be one of {ENGINES}; found {engine!r}")
         explainer = getattr(explainer, "explainer", explainer)  # TabularExplainer -> its direct explainer
-        if type(explainer).__name__ != "TreeExplainer" or not hasattr(explainer, "info"):
+        if getattr(explainer, "scoring_kind", None) != "tree" or not hasattr(explainer, "info"):
             raise ModelInterfaceError(
                 f"TreeScoringExplainer needs a fitted TreeExplainer; found {type(explainer).__name__}"
             )
