@@ -159,3 +159,13 @@ def test_the_layer_names_are_module_names() -> None:
     named = _layer_names(_layers_contract())
     assert {"pellucid.explanation", "pellucid.explainers.base", "pellucid.errors", "pellucid.mimic.models"} <= named
     assert "pellucid.mimic" not in named and "pellucid" not in named
+
+
+def test_the_architecture_page_shows_the_layers_in_order() -> None:
+    page = (SRC.parents[1] / "docs" / "architecture.md").read_text(encoding="utf-8")
+    diagram = page.split("```text", 1)[1].split("```", 1)[0]
+    lines = [line.strip() for line in diagram.strip().splitlines() if not line.startswith("    ")]
+    layers = _layers_contract()["layers"]
+    assert len(lines) == len(layers)
+    for line, layer in zip(lines, layers):
+        assert line.split()[0] == re.split(r"\s*[|:]\s*", layer)[0], (line, layer)
