@@ -61,3 +61,16 @@ def test_no_explainer_is_recognised_by_its_class_name_outside_its_module() -> No
     assert offenders == []
     assert pattern.search('if type(x).__name__ == "KernelExplainer":')
     assert pattern.search('KIND_OF = {"TreeExplainer": "tree"}')
+
+
+def test_linear_to_state_is_the_fitted_model_and_a_copy() -> None:
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(40, 3))
+    model = LinearRegression().fit(X, X @ np.array([1.0, -2.0, 0.5]) + 3.0)
+    explainer = EXPLAINERS["linear"](model, X)
+    state = explainer.to_state()
+    assert np.allclose(state["coef"], model.coef_[None, :]) and np.allclose(state["intercept"], [model.intercept_])
+    assert np.allclose(state["mean"], X.mean(axis=0)) and state["task"] == "regression" and state["classes"] is None
+    state["coef"][:] = 0.0  # the explainer keeps its own arrays
+    local = explainer.explain_local(X[:2]).local_values[:, :, 0]
+    assert np.allclose(local, (X[:2] - X.mean(axis=0)) * model.coef_)

@@ -226,8 +226,8 @@ def _direct(explainer: Any, raw: bool | None) -> tuple[BaseExplainer, Any, bool]
     """The direct explainer doing the work, what to apply to its explanation (TabularExplainer's finish), and
     whether to explain in raw features."""
     inner = getattr(explainer, "explainer", None)
-    if isinstance(inner, BaseExplainer) and callable(getattr(explainer, "_finish", None)):
-        direct, finish = inner, explainer._finish
+    if isinstance(inner, BaseExplainer) and callable(getattr(explainer, "finish_explanation", None)):
+        direct, finish = inner, explainer.finish_explanation
     else:
         direct, finish = explainer, (lambda explanation: explanation)
     if not isinstance(direct, BaseExplainer):

@@ -223,7 +223,7 @@ class TabularExplainer:
         -------
         Explanation
         """
-        return self._finish(self.explainer.explain_local(evaluation_examples, **kwargs))
+        return self.finish_explanation(self.explainer.explain_local(evaluation_examples, **kwargs))
 
     def explain_global(
         self,
@@ -271,7 +271,7 @@ class TabularExplainer:
                 kwargs["progress"] = progress
             return distributed.explain_global(self, evaluation_examples, include_local=keep_local, **kwargs)
         if evaluation_examples is None:
-            return self._finish(
+            return self.finish_explanation(
                 self.explainer.explain_global(None, include_local=include_local, progress=progress, **kwargs)
             )
         rows = as_dataset(evaluation_examples, None, name="evaluation_examples")
@@ -290,12 +290,24 @@ class TabularExplainer:
         explanation = Explanation.concatenate(parts) if len(parts) > 1 else parts[0]
         explanation.meta["notes"] = list(explanation.meta.get("notes", [])) + notes
         explanation.meta["scope"] = "global"
-        explanation = self._finish(explanation)
+        explanation = self.finish_explanation(explanation)
         if include_local:
             return explanation
         return explanation.global_only()
 
-    def _finish(self, explanation: Explanation) -> Explanation:
+    def finish_explanation(self, explanation: Explanation) -> Explanation:
+        """What TabularExplainer adds to its direct explainer's explanation: its choice and notes in the meta, and
+        ``explain_subset`` applied. The Dask backend calls it on the explanation it gathers.
+
+        Parameters
+        ----------
+        explanation : Explanation
+            An explanation made by :attr:`explainer`.
+
+        Returns
+        -------
+        Explanation
+        """
         explanation.meta["explainer"] = self.explainer_name
         explanation.meta["notes"] = self._notes + [
             n for n in explanation.meta.get("notes", []) if n not in self._notes
