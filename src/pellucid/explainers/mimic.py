@@ -95,6 +95,8 @@ class MimicExplainer(BaseExplainer):
         The held-out fidelity (None when ``held_out_fraction`` is 0).
     held_out_index : ndarray of int
         Rows of the (augmented) training data kept out of the fidelity surrogate's training.
+    surrogate_explainer : LinearExplainer or TreeExplainer
+        The exact explainer of the surrogate (its scoring explainer is the MimicExplainer's).
     method : str
         ``"mimic.<surrogate>"``, as in the SDK.
     """
@@ -176,6 +178,11 @@ class MimicExplainer(BaseExplainer):
             )
         self._inner = self._inner_explainer()
         self.output_space = self._inner.output_space
+
+    @property
+    def surrogate_explainer(self) -> BaseExplainer:
+        """The exact explainer (linear or tree) of the fitted surrogate."""
+        return self._inner
 
     @classmethod
     def supports(cls, model: Any) -> bool:

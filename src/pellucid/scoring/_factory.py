@@ -62,7 +62,7 @@ def create_scoring_explainer(explainer: Any, X: Any = None) -> ScoringExplainer:
 
 def _for_mimic(mimic: Any, X: Any) -> ScoringExplainer:
     """The scoring explainer of a MimicExplainer's surrogate (linear or tree), which it explains exactly."""
-    inner = getattr(mimic, "_inner", None)
+    inner = getattr(mimic, "surrogate_explainer", None)
     if inner is None:
         raise ArgumentError("the MimicExplainer has no fitted surrogate explainer; construct it before scoring")
     scoring = create_scoring_explainer(inner, X)
