@@ -74,3 +74,24 @@ def test_linear_to_state_is_the_fitted_model_and_a_copy() -> None:
     state["coef"][:] = 0.0  # the explainer keeps its own arrays
     local = explainer.explain_local(X[:2]).local_values[:, :, 0]
     assert np.allclose(local, (X[:2] - X.mean(axis=0)) * model.coef_)
+
+
+def test_the_public_interface_the_backends_read() -> None:
+    import pandas as pd
+    from sklearn.compose import ColumnTransformer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import StandardScaler
+
+    rng = np.random.default_rng(2)
+    frame = pd.DataFrame(rng.normal(size=(30, 2)), columns=["a", "b"])
+    labels = (frame["a"] + frame["b"] > 0).astype(int)
+    plain = EXPLAINERS["linear"](LogisticRegression().fit(frame.values, labels), frame.values)
+    assert not plain.has_transformations and plain.expected_n_features() == 2
+    assert np.array_equal(plain.default_rows().values, frame.values)
+    assert plain.task_and_classes() == ("classification", [0, 1])
+    scaler = ColumnTransformer([("scale", StandardScaler(), ["a", "b"])]).fit(frame)
+    model = LogisticRegression().fit(scaler.transform(frame), labels)
+    transformed = EXPLAINERS["linear"](model, frame, transformations=scaler)
+    assert transformed.has_transformations
+    assert np.allclose(np.asarray(transformed.default_rows(), dtype=float), frame.values)  # raw, not scaled
+    assert not np.allclose(transformed.background.values, frame.values)

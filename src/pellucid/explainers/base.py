@@ -202,6 +202,24 @@ class BaseExplainer:
         return wrapper.task, wrapper.classes
 
     # ------------------------------------------------------------------ public API
+    def task_and_classes(self) -> tuple[str, list | None]:
+        """The model's task (``"classification"`` or ``"regression"``) and class labels (None for a regressor)."""
+        return self._task_and_classes()
+
+    def expected_n_features(self) -> int | None:
+        """How many columns the explained (engineered) rows have; None when it cannot be known before explaining."""
+        return self._expected_n_features()
+
+    @property
+    def has_transformations(self) -> bool:
+        """True when built with ``transformations=``: evaluation rows are raw and transformed before explaining."""
+        return self._inputs is not None
+
+    def default_rows(self) -> Any:
+        """The rows ``explain_global()`` explains when given none: the raw background with transformations, else
+        the background (None without one)."""
+        return self._inputs.default_rows() if self._inputs is not None else self.background
+
     def explain_local(
         self,
         evaluation_examples: Any,
@@ -309,7 +327,7 @@ class BaseExplainer:
         if evaluation_examples is not None and sampling_policy is not None:
             evaluation_examples, sampling_note = sample_evaluation_examples(evaluation_examples, sampling_policy)
         if evaluation_examples is None:
-            default = self._inputs.default_rows() if self._inputs is not None else self.background
+            default = self.default_rows()
             if default is None:
                 raise ArgumentError("explain_global needs evaluation_examples when the explainer has no background")
             evaluation_examples = default

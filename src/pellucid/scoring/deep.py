@@ -132,7 +132,7 @@ class DeepScoringExplainer(ScoringExplainer):
         self.background_weights = np.asarray(state["background_weights"], dtype=np.float64)
         self.model = explainer.model
         self.features = list(explainer.features)
-        self.task, self.classes = explainer._task_and_classes()
+        self.task, self.classes = explainer.task_and_classes()
         self.classes = None if self.classes is None else list(self.classes)
         self.output_space = explainer.output_space
         self.method = explainer.method

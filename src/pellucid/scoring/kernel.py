@@ -54,7 +54,7 @@ class KernelScoringExplainer(ScoringExplainer):
         self.notes = []
         background = explainer.background
         self.features = list(explainer.features)
-        self.task, self.classes = explainer._task_and_classes()
+        self.task, self.classes = explainer.task_and_classes()
         self._adopt_transformations(explainer)
         if initialization_examples is not None:
             rows = _like(background, self.prepare(initialization_examples).values)  # raw rows are transformed

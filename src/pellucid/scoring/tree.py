@@ -73,7 +73,7 @@ class TreeScoringExplainer(ScoringExplainer):
         self.info = dataclasses.replace(info, notes=list(info.notes))
         self.feature_perturbation = explainer.feature_perturbation
         self.features = list(explainer.features or default_feature_names(info.n_features))
-        self.task, self.classes = explainer._task_and_classes()
+        self.task, self.classes = explainer.task_and_classes()
         self.classes = None if self.classes is None else list(self.classes)
         self.output_space = explainer.output_space
         self.method = explainer.method
