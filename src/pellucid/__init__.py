@@ -13,6 +13,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from pellucid import _extensions
 from pellucid._version import __version__
 from pellucid.errors import PellucidError
 from pellucid.explanation import Explanation
@@ -81,6 +82,7 @@ if TYPE_CHECKING:  # what editors and type checkers see: the real classes and si
         TreeScoringExplainer,
         create_scoring_explainer,
     )
+    from pellucid.serialization import load_explanation, save_explanation
     from pellucid.store.client import ExplanationClient
     from pellucid.text.explainer import TextExplainer
     from pellucid.text.han import HANExplainer
@@ -94,6 +96,23 @@ if TYPE_CHECKING:  # what editors and type checkers see: the real classes and si
     )
 
 __all__ = ["__version__", "Explanation", "PellucidError", *_LAZY]
+
+
+def _distributed() -> Any:
+    import pellucid.distributed
+
+    return pellucid.distributed
+
+
+def _scoring() -> Any:
+    import pellucid.scoring
+
+    return pellucid.scoring
+
+
+# The explainers reach the layers above them through these doors (see pellucid._extensions).
+_extensions.provide("backend:dask", _distributed)
+_extensions.provide("scoring", _scoring)
 
 
 def __getattr__(name: str) -> Any:

@@ -8,12 +8,11 @@
 from __future__ import annotations
 
 import argparse
-import importlib
 import logging
 import os
 import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -29,22 +28,33 @@ from pellucid.errors import (
 
 __all__ = ["main", "build_parser", "load_model", "load_table"]
 
-# subcommand -> (module with add_parser(subparsers) and run(args), extra that installs its dependencies)
-PLUGINS: dict[str, tuple[str, str]] = {
-    "dashboard": ("pellucid.dashboard.cli", "dashboard"),
-    "history": ("pellucid.store.cli", "mlflow"),
-    "serve": ("pellucid.serve.cli", "serve"),
+
+def _dashboard_cli() -> Any:
+    from pellucid.dashboard import cli
+
+    return cli
+
+
+def _history_cli() -> Any:
+    from pellucid.store import cli
+
+    return cli
+
+
+def _serve_cli() -> Any:
+    from pellucid.serve import cli
+
+    return cli
+
+
+# subcommand -> (loader of the module with add_parser(subparsers) and run(args), extra that installs its dependencies)
+PLUGINS: dict[str, tuple[Callable[[], Any], str]] = {
+    "dashboard": (_dashboard_cli, "dashboard"),
+    "history": (_history_cli, "mlflow"),
+    "serve": (_serve_cli, "serve"),
 }
 
 METHODS = ("auto", "tree", "linear", "kernel", "deep", "mimic", "lime", "pfi")
-_METHOD_CLASSES = {
-    "tree": ("pellucid.explainers.tree", "TreeExplainer"),
-    "linear": ("pellucid.explainers.linear", "LinearExplainer"),
-    "kernel": ("pellucid.explainers.kernel", "KernelExplainer"),
-    "deep": ("pellucid.explainers.deep", "DeepExplainer"),
-    "lime": ("pellucid.explainers.lime", "LIMEExplainer"),
-    "pfi": ("pellucid.explainers.pfi", "PFIExplainer"),
-}
 
 
 def load_table(path: str | Path) -> Any:
@@ -94,17 +104,31 @@ def load_model(path: str | Path, *, allow_pickle: bool = False) -> Any:
     return load_model_file(path, allow_pickle=allow_pickle)
 
 
-def _make_explainer(method: str, model: Any, background: Any, options: dict) -> Any:
+def _explainer_class(method: str) -> Any:
+    """The explainer class behind ``--method`` (imported on use: ``pellucid --help`` loads no explainer)."""
     if method == "auto":
         from pellucid.explainers.tabular import TabularExplainer
 
-        return TabularExplainer(model, background, **options)
+        return TabularExplainer
+    from pellucid.explainers.registry import EXPLAINERS
+
+    if method not in EXPLAINERS:
+        raise ArgumentError(f"--method must be one of {METHODS}; found {method!r}")
+    return EXPLAINERS[method]
+
+
+def _make_explainer(method: str, model: Any, background: Any, options: dict) -> Any:
     if method == "mimic":
-        surrogate = importlib.import_module("pellucid.mimic.models").LGBMExplainableModel
-        mimic = importlib.import_module("pellucid.explainers.mimic").MimicExplainer
-        return mimic(model, background, surrogate, **options)
-    module_name, class_name = _METHOD_CLASSES[method]
-    return getattr(importlib.import_module(module_name), class_name)(model, background, **options)
+        from pellucid.mimic.models import LGBMExplainableModel
+
+        return _explainer_class(method)(model, background, LGBMExplainableModel, **options)
+    return _explainer_class(method)(model, background, **options)
+
+
+def _run_demo(args: argparse.Namespace) -> Any:
+    from pellucid import demo
+
+    return demo.run(args.out_dir)
 
 
 # Python argument names in pellucid's messages -> the flags a command-line user typed.
@@ -236,11 +260,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = subparsers.add_parser("demo", help="run the classic breast-cancer example end to end")
     demo.add_argument("--out-dir", default="demo_output", help="folder for the demo's files")
-    demo.set_defaults(handler=lambda args: importlib.import_module("pellucid.demo").run(args.out_dir))
+    demo.set_defaults(handler=_run_demo)
 
-    for name, (module_name, extra) in PLUGINS.items():
+    for name, (load_plugin, extra) in PLUGINS.items():
         try:
-            module = importlib.import_module(module_name)
+            module = load_plugin()
         except ImportError as exc:
             missing = subparsers.add_parser(name, help=f"(needs pip install \"pellucid[{extra}]\")")
             missing.set_defaults(handler=_missing_extra(name, extra, exc))

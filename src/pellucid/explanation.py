@@ -466,10 +466,9 @@ class Explanation:
         -------
         plotly.graph_objects.Figure
         """
-        # the figure is drawn above the core, by name, so that the core never imports plotly
-        import importlib
+        from pellucid._visualize import visualize  # imports plotly on use
 
-        return importlib.import_module("pellucid.dashboard.visualize").visualize(self, key)
+        return visualize(self, key)
 
     # ------------------------------------------------------------------ raw features
     def get_raw_explanation(
@@ -491,19 +490,22 @@ class Explanation:
         Explanation
             ``is_raw=True``; see :func:`pellucid.transformations.raw_explanation`.
         """
-        # transformations sits above the core in the layers: imported on use, never at module level
-        from pellucid.transformations import raw_explanation
+        from pellucid._raw_mapping import raw_state
 
-        raw = raw_explanation(self, feature_maps, list(raw_feature_names) if raw_feature_names else None, eval_data)
+        raw = Explanation(**raw_state(self, feature_maps, list(raw_feature_names) if raw_feature_names else None,
+                                      eval_data))
         self._is_engineered = True  # as the SDK did: the explanation just mapped is known to be engineered
         return raw
 
     def get_raw_feature_importances(self, feature_maps: Any = None) -> list:
         """Raw importances in the SDK layout: local (``[classes][rows][raw features]`` or ``[rows][raw features]``)
         when the explanation has local values, else global (``[raw features]``)."""
-        from pellucid.transformations import raw_feature_importances
+        from pellucid._raw_mapping import is_global, raw_state
 
-        return raw_feature_importances(self, feature_maps)
+        raw = Explanation(**raw_state(self, feature_maps))
+        if raw.local_values is not None and not is_global(self):
+            return raw.local_importance_values
+        return raw.global_importance_values
 
     # ------------------------------------------------------------------ selection and combination
     def select_rows(self, rows: Any) -> Explanation:
@@ -789,8 +791,9 @@ class Explanation:
         return cls.from_dict(document, arrays=arrays)
 
     # ------------------------------------------------------------------ display, plots, frames, shap
-    # Thin doors to pellucid.plots, pellucid.frames, pellucid.shap_interop and pellucid._display, imported on
-    # use (matplotlib, pandas and shap are imported only when drawn or converted).
+    # Thin doors to pellucid.plots, pellucid.frames, pellucid._shap_convert and pellucid._display, which sit below
+    # this module in the layers (they read an explanation, never import it at run time); imported on use, so
+    # matplotlib, pandas and shap are imported only when drawn or converted.
     def _repr_html_(self) -> str:
         from pellucid._display import explanation_html
 
@@ -846,16 +849,16 @@ class Explanation:
 
     def to_shap(self, *, output: Any = "all") -> Any:
         """A ``shap.Explanation``; see :func:`pellucid.shap_interop.to_shap`."""
-        from pellucid.shap_interop import to_shap
+        from pellucid._shap_convert import to_shap
 
         return to_shap(self, output=output)
 
     @classmethod
     def from_shap(cls, shap_explanation: Any, **options: Any) -> Explanation:
         """An Explanation from a ``shap.Explanation``; see :func:`pellucid.shap_interop.from_shap`."""
-        from pellucid.shap_interop import from_shap
+        from pellucid._shap_convert import shap_state
 
-        return from_shap(shap_explanation, **options)
+        return cls(**shap_state(shap_explanation, **options))
 
     # ------------------------------------------------------------------ helpers
     def _require(self, name: str) -> np.ndarray:

@@ -185,8 +185,7 @@ def explain_global(
     if include_local is None:
         include_local = output is None
     if evaluation_examples is None:
-        inputs = getattr(direct, "_inputs", None)  # transformations: the raw background
-        evaluation_examples = inputs.default_rows() if inputs is not None else direct.background
+        evaluation_examples = direct.default_rows()  # with transformations: the raw background
         if evaluation_examples is None:
             raise ArgumentError("explain_global needs evaluation_examples when the explainer has no background")
     if include_local:
@@ -226,14 +225,14 @@ def _direct(explainer: Any, raw: bool | None) -> tuple[BaseExplainer, Any, bool]
     """The direct explainer doing the work, what to apply to its explanation (TabularExplainer's finish), and
     whether to explain in raw features."""
     inner = getattr(explainer, "explainer", None)
-    if isinstance(inner, BaseExplainer) and callable(getattr(explainer, "_finish", None)):
-        direct, finish = inner, explainer._finish
+    if isinstance(inner, BaseExplainer) and callable(getattr(explainer, "finish_explanation", None)):
+        direct, finish = inner, explainer.finish_explanation
     else:
         direct, finish = explainer, (lambda explanation: explanation)
     if not isinstance(direct, BaseExplainer):
         raise ArgumentError(f"expected a pellucid explainer; found {type(explainer).__name__}")
     raw = direct.default_raw if raw is None else bool(raw)
-    if type(direct).explain_local is not BaseExplainer.explain_local:
+    if "distributed" not in direct.capabilities:
         raise ArgumentError(
             f"{type(direct).__name__} does not explain rows independently (it has no local explanation to "
             "distribute); run it in one process"
@@ -254,13 +253,13 @@ def _plan(
     n_workers = max(1, len(client.scheduler_info(n_workers=-1)["workers"]))
     n_features = _n_features(data)
     # With transformations the rows are raw: the workers check them as they transform them.
-    expected = explainer._expected_n_features() if getattr(explainer, "_inputs", None) is None else None
+    expected = None if explainer.has_transformations else explainer.expected_n_features()
     if expected is not None and n_features is not None and n_features != expected:
         raise DataShapeError(
             f"evaluation_examples must have {expected} features, like the data the explainer was built with; "
             f"found {n_features}"
         )
-    block = row_block(explainer, explainer._expected_n_features())
+    block = row_block(explainer, explainer.expected_n_features())
     plan = partition(data, client=client, partition_rows=partition_rows,
                      default_partitions=PARTITIONS_PER_WORKER * n_workers, block=block)
     notes = []

@@ -21,7 +21,6 @@ transformations answers in raw features by default (``raw=None``); ``explain_loc
 
 from __future__ import annotations
 
-import importlib
 import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -29,6 +28,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 import scipy.sparse as sp
 
+from pellucid import _extensions
 from pellucid._progress import check_progress, explain_in_blocks
 from pellucid.data import Dataset, align_columns, as_dataset, column_names
 from pellucid.errors import ArgumentError, DataShapeError, PellucidError, ProbabilitiesRequiredError, describe
@@ -38,10 +38,16 @@ from pellucid.model import ModelWrapper, model_feature_names, model_type_name
 if TYPE_CHECKING:  # imported on use: explainers without transformations need not load scikit-learn
     from pellucid.transformations.inputs import TransformedInputs
 
-__all__ = ["BaseExplainer", "LocalResult", "BACKENDS", "backend_module", "is_single_row", "select_subset",
+__all__ = ["BaseExplainer", "LocalResult", "backend_module", "CAPABILITIES", "is_single_row", "select_subset",
            "check_subset", "as_function_model"]
 
 logger = logging.getLogger(__name__)
+
+#: The words of ``BaseExplainer.capabilities``: "local" (explain_local gives local values), "global"
+#: (explain_global), "distributed" (its rows can be explained on a Dask cluster: values of a row do not depend on
+#: the other rows of the call), "standard_errors" (estimates come with standard errors), "gpu" (use_gpu=True has an
+#: effect), "model_agnostic" (explains any predict function, so TabularExplainer prefers a model-specific one).
+CAPABILITIES = frozenset({"local", "global", "distributed", "standard_errors", "gpu", "model_agnostic"})
 
 
 @dataclass
@@ -111,6 +117,12 @@ class BaseExplainer:
     """
 
     method: ClassVar[str] = "base"
+    #: The name callers choose it by (``pellucid explain --method NAME``, pellucid.explainers.registry).
+    name: ClassVar[str] = ""
+    #: What it supports, words of :data:`CAPABILITIES`; callers ask this, never the class name.
+    capabilities: ClassVar[frozenset[str]] = frozenset({"local", "global", "distributed"})
+    #: The kind of scoring explainer built from it (a key of ``pellucid.scoring.KINDS``), None for none.
+    scoring_kind: ClassVar[str | None] = None
     #: "probability", "log_odds", "margin" or "raw"; a subclass may set it per instance.
     output_space: str = "raw"
     #: True where the old SDK refused ``classes=`` for a model explained as a regression (LIME, PFI).
@@ -190,6 +202,24 @@ class BaseExplainer:
         return wrapper.task, wrapper.classes
 
     # ------------------------------------------------------------------ public API
+    def task_and_classes(self) -> tuple[str, list | None]:
+        """The model's task (``"classification"`` or ``"regression"``) and class labels (None for a regressor)."""
+        return self._task_and_classes()
+
+    def expected_n_features(self) -> int | None:
+        """How many columns the explained (engineered) rows have; None when it cannot be known before explaining."""
+        return self._expected_n_features()
+
+    @property
+    def has_transformations(self) -> bool:
+        """True when built with ``transformations=``: evaluation rows are raw and transformed before explaining."""
+        return self._inputs is not None
+
+    def default_rows(self) -> Any:
+        """The rows ``explain_global()`` explains when given none: the raw background with transformations, else
+        the background (None without one)."""
+        return self._inputs.default_rows() if self._inputs is not None else self.background
+
     def explain_local(
         self,
         evaluation_examples: Any,
@@ -297,7 +327,7 @@ class BaseExplainer:
         if evaluation_examples is not None and sampling_policy is not None:
             evaluation_examples, sampling_note = sample_evaluation_examples(evaluation_examples, sampling_policy)
         if evaluation_examples is None:
-            default = self._inputs.default_rows() if self._inputs is not None else self.background
+            default = self.default_rows()
             if default is None:
                 raise ArgumentError("explain_global needs evaluation_examples when the explainer has no background")
             evaluation_examples = default
@@ -308,6 +338,11 @@ class BaseExplainer:
         if include_local:
             return explanation
         return explanation.global_only()
+
+    @classmethod
+    def is_global_only(cls) -> bool:
+        """True for an explainer with no local explanation (``explain_local`` raises; PFI)."""
+        return "local" not in cls.capabilities
 
     def create_scoring_explainer(self, X: Any = None) -> Any:
         """A small explainer for inference built from this one (see :func:`pellucid.scoring.create_scoring_explainer`).
@@ -321,9 +356,8 @@ class BaseExplainer:
         -------
         ScoringExplainer
         """
-        # pellucid.scoring sits above the explainers: imported at call time, never at module level.
-        scoring = importlib.import_module("pellucid.scoring")
-        return scoring.create_scoring_explainer(self, X)
+        # pellucid.scoring sits above the explainers: reached through the door the top package wires.
+        return _extensions.obtain("scoring").create_scoring_explainer(self, X)
 
     # ------------------------------------------------------------------ progress
     #: False when a row's values depend on the other rows of the call (own random draws per call):
@@ -625,14 +659,11 @@ def classes_without_probabilities(model: Any, explained: str) -> str:
     )
 
 
-#: Execution backends of explain_local / explain_global and the module that runs each.
-BACKENDS = {"dask": "pellucid.distributed"}
-
-
 def backend_module(backend: str, options: dict[str, Any]) -> Any:
     """The module running ``backend`` (e.g. :mod:`pellucid.distributed` for "dask").
 
-    Imported on use, by name, because it sits above the explainers in the layers.
+    It sits above the explainers in the layers, so it is reached through :mod:`pellucid._extensions`, where the
+    top package registers it, and imported on first use.
 
     Raises
     ------
@@ -643,6 +674,7 @@ def backend_module(backend: str, options: dict[str, Any]) -> Any:
         raise ArgumentError(
             f"options {sorted(options)} belong to a distributed backend; pass backend='dask' or drop them"
         )
-    if backend not in BACKENDS:
-        raise ArgumentError(f"backend must be 'local' or one of {sorted(BACKENDS)}; found {backend!r}")
-    return importlib.import_module(BACKENDS[backend])
+    backends = [role.split(":", 1)[1] for role in _extensions.provided("backend:")]
+    if backend not in backends:
+        raise ArgumentError(f"backend must be 'local' or one of {backends}; found {backend!r}")
+    return _extensions.obtain(f"backend:{backend}")

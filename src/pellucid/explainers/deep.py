@@ -128,6 +128,9 @@ class DeepExplainer(BaseExplainer):
     _rows_independent = False
 
     method: ClassVar[str] = "deeplift_shap"
+    name = "deep"
+    capabilities = frozenset({"local", "global", "distributed", "standard_errors", "gpu"})
+    scoring_kind = "deep"
 
     def __init__(
         self,

@@ -148,6 +148,9 @@ class KernelExplainer(BaseExplainer):
     """
 
     method = "kernel_shap"
+    name = "kernel"
+    capabilities = frozenset({"local", "global", "distributed", "standard_errors", "model_agnostic"})
+    scoring_kind = "kernel"
 
     def __init__(
         self,

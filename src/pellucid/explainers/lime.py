@@ -145,6 +145,8 @@ class LIMEExplainer(BaseExplainer):
     _rows_independent = False
 
     method: ClassVar[str] = "lime"
+    name = "lime"
+    capabilities = frozenset({"local", "global", "distributed", "model_agnostic"})
     classes_need_probabilities: ClassVar[bool] = True
 
     def __init__(

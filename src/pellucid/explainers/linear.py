@@ -47,6 +47,9 @@ class LinearExplainer(BaseExplainer):
     """
 
     method = "linear_shap"
+    name = "linear"
+    capabilities = frozenset({"local", "global", "distributed"})
+    scoring_kind = "linear"
 
     def __init__(
         self,
@@ -84,6 +87,24 @@ class LinearExplainer(BaseExplainer):
         self.output_space = "log_odds" if self._is_binary_classifier() else (
             "logit" if self._task == CLASSIFICATION else "raw"
         )
+
+    def to_state(self) -> dict[str, Any]:
+        """The fitted linear model as arrays: what a scoring explainer keeps (a copy).
+
+        Returns
+        -------
+        dict
+            ``coef`` of shape (n_lines, n_features) (one line for a regressor or a binary classifier),
+            ``intercept`` of shape (n_lines,), ``mean`` (the background mean, the reference point) of shape
+            (n_features,), ``task`` ("classification" or "regression") and ``classes`` (list or None).
+        """
+        return {
+            "coef": self._coef.copy(),
+            "intercept": self._intercept.copy(),
+            "mean": np.array(self._mean, dtype=np.float64),
+            "task": self._task,
+            "classes": None if self._classes is None else list(self._classes),
+        }
 
     @classmethod
     def supports(cls, model: Any) -> bool:

@@ -104,11 +104,16 @@ class MimicExplainer(BaseExplainer):
         The held-out fidelity (None when ``held_out_fraction`` is 0).
     held_out_index : ndarray of int
         Rows of the (augmented) training data kept out of the fidelity surrogate's training.
+    surrogate_explainer : LinearExplainer or TreeExplainer
+        The exact explainer of the surrogate (its scoring explainer is the MimicExplainer's).
     method : str
         ``"mimic.<surrogate>"``, as in the SDK.
     """
 
     method = "mimic"
+    name = "mimic"
+    capabilities = frozenset({"local", "global", "distributed", "model_agnostic"})
+    scoring_kind = "surrogate"
 
     def __init__(
         self,
@@ -209,6 +214,11 @@ class MimicExplainer(BaseExplainer):
                 + ("teacher's outputs" if mode is ShapValuesOutput.TEACHER_PROBABILITY
                    else "surrogate's predicted probabilities") + " (the SDK's rule)"
             )
+
+    @property
+    def surrogate_explainer(self) -> BaseExplainer:
+        """The exact explainer (linear or tree) of the fitted surrogate."""
+        return self._inner
 
     @classmethod
     def supports(cls, model: Any) -> bool:

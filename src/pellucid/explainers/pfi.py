@@ -99,6 +99,8 @@ class PFIExplainer(BaseExplainer):
     """
 
     method: ClassVar[str] = "permutation_importance"
+    name = "pfi"
+    capabilities = frozenset({"global", "model_agnostic"})
     classes_need_probabilities: ClassVar[bool] = True
 
     def __init__(

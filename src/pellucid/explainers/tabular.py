@@ -17,7 +17,6 @@ Examples
 
 from __future__ import annotations
 
-import importlib
 import inspect
 import logging
 from dataclasses import dataclass
@@ -31,19 +30,15 @@ from pellucid.data import as_dataset, sample_rows
 from pellucid.errors import ArgumentError, ModelInterfaceError, TransformationError
 from pellucid.explainers._probability_output import read_shap_values_output
 from pellucid.explainers.base import BaseExplainer, backend_module
+from pellucid.explainers.registry import AUTO_ORDER
 from pellucid.explanation import Explanation
 
 __all__ = ["TabularExplainer", "SamplingPolicy", "EXPLAINER_ORDER"]
 
 logger = logging.getLogger(__name__)
 
-#: (module, class) in the order TabularExplainer tries them.
-EXPLAINER_ORDER: tuple[tuple[str, str], ...] = (
-    ("pellucid.explainers.tree", "TreeExplainer"),
-    ("pellucid.explainers.deep", "DeepExplainer"),
-    ("pellucid.explainers.linear", "LinearExplainer"),
-    ("pellucid.explainers.kernel", "KernelExplainer"),
-)
+#: The direct explainers in the order TabularExplainer tries them (declared in pellucid.explainers.registry).
+EXPLAINER_ORDER: tuple[type[BaseExplainer], ...] = AUTO_ORDER
 
 
 @dataclass
@@ -66,16 +61,7 @@ class SamplingPolicy:
 
 
 def _registry() -> list[type[BaseExplainer]]:
-    classes = []
-    for module_name, class_name in EXPLAINER_ORDER:
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name == module_name:  # that explainer is not part of this build
-                continue
-            raise
-        classes.append(getattr(module, class_name))
-    return classes
+    return list(EXPLAINER_ORDER)
 
 
 class TabularExplainer:
@@ -182,7 +168,7 @@ class TabularExplainer:
         options = dict(kwargs)
         if "shap_values_output" in inspect.signature(explainer_class.__init__).parameters:
             options["shap_values_output"] = self.shap_values_output
-        if explainer_class.__name__ == "DeepExplainer":
+        if "gpu" in explainer_class.capabilities:
             options["use_gpu"] = self.use_gpu
         elif self.use_gpu:
             self._notes.append(f"use_gpu=True has no effect on {explainer_class.__name__} (CPU only)")
@@ -204,7 +190,7 @@ class TabularExplainer:
             self._notes.append(f"pipeline explained as a whole: its steps could not be split ({exc})")
             return None
         for explainer_class in registry:
-            if explainer_class.__name__ == "KernelExplainer" or not explainer_class.supports(final):
+            if "model_agnostic" in explainer_class.capabilities or not explainer_class.supports(final):
                 continue
             explainer = self._construct(
                 explainer_class, final, background, {**common, "transformations": preprocessing},
@@ -264,7 +250,7 @@ class TabularExplainer:
         -------
         Explanation
         """
-        return self._finish(self.explainer.explain_local(evaluation_examples, **kwargs))
+        return self.finish_explanation(self.explainer.explain_local(evaluation_examples, **kwargs))
 
     def explain_global(
         self,
@@ -312,7 +298,7 @@ class TabularExplainer:
                 kwargs["progress"] = progress
             return distributed.explain_global(self, evaluation_examples, include_local=keep_local, **kwargs)
         if evaluation_examples is None:
-            return self._finish(
+            return self.finish_explanation(
                 self.explainer.explain_global(None, include_local=include_local, progress=progress, **kwargs)
             )
         rows = as_dataset(evaluation_examples, None, name="evaluation_examples")
@@ -331,12 +317,24 @@ class TabularExplainer:
         explanation = Explanation.concatenate(parts) if len(parts) > 1 else parts[0]
         explanation.meta["notes"] = list(explanation.meta.get("notes", [])) + notes
         explanation.meta["scope"] = "global"
-        explanation = self._finish(explanation)
+        explanation = self.finish_explanation(explanation)
         if include_local:
             return explanation
         return explanation.global_only()
 
-    def _finish(self, explanation: Explanation) -> Explanation:
+    def finish_explanation(self, explanation: Explanation) -> Explanation:
+        """What TabularExplainer adds to its direct explainer's explanation: its choice and notes in the meta, and
+        ``explain_subset`` applied. The Dask backend calls it on the explanation it gathers.
+
+        Parameters
+        ----------
+        explanation : Explanation
+            An explanation made by :attr:`explainer`.
+
+        Returns
+        -------
+        Explanation
+        """
         explanation.meta["explainer"] = self.explainer_name
         explanation.meta["notes"] = self._notes + [
             n for n in explanation.meta.get("notes", []) if n not in self._notes

@@ -119,6 +119,9 @@ class TreeExplainer(BaseExplainer):
     """
 
     method: ClassVar[str] = "tree_shap"
+    name = "tree"
+    capabilities = frozenset({"local", "global", "distributed"})
+    scoring_kind = "tree"
 
     def __init__(
         self,

@@ -23,12 +23,13 @@ The classic example (the breast-cancer SVC explained by TabularExplainer, which 
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
-
 from pellucid.scoring._factory import create_scoring_explainer
 from pellucid.scoring._model_files import load_model_file
 from pellucid.scoring.base import KINDS, ScoringExplainer, load, save
+from pellucid.scoring.deep import DeepScoringExplainer
+from pellucid.scoring.kernel import KernelScoringExplainer
+from pellucid.scoring.linear import LinearScoringExplainer
+from pellucid.scoring.tree import TreeScoringExplainer
 
 __all__ = [
     "ScoringExplainer",
@@ -42,13 +43,3 @@ __all__ = [
     "load_model_file",
     "KINDS",
 ]
-
-_CLASSES = {class_name: module_name for module_name, class_name in KINDS.values()}
-
-
-def __getattr__(name: str) -> Any:
-    # The kinds load lazily: a tree scoring explainer needs lightgbm/xgboost only when used.
-    module_name = _CLASSES.get(name)
-    if module_name is None:
-        raise AttributeError(f"module 'pellucid.scoring' has no attribute {name!r}")
-    return getattr(importlib.import_module(module_name), name)

@@ -2,25 +2,15 @@
 
 from __future__ import annotations
 
-import importlib
 import logging
 from typing import Any
 
 from pellucid.errors import ArgumentError
 from pellucid.scoring.base import KINDS, ScoringExplainer
 
-__all__ = ["create_scoring_explainer", "SCORING_KIND_OF"]
+__all__ = ["create_scoring_explainer"]
 
 logger = logging.getLogger(__name__)
-
-#: direct explainer class name -> scoring explainer kind
-SCORING_KIND_OF: dict[str, str] = {
-    "LinearExplainer": "linear",
-    "TreeExplainer": "tree",
-    "KernelExplainer": "kernel",
-    "DeepExplainer": "deep",
-}
-
 
 def create_scoring_explainer(explainer: Any, X: Any = None) -> ScoringExplainer:
     """Build the scoring explainer for a fitted explainer.
@@ -51,16 +41,15 @@ def create_scoring_explainer(explainer: Any, X: Any = None) -> ScoringExplainer:
     direct = getattr(explainer, "explainer", explainer)  # TabularExplainer -> its direct explainer
     subset = getattr(explainer, "explain_subset", None)
     name = type(direct).__name__
-    if name == "MimicExplainer":
+    kind = getattr(direct, "scoring_kind", None)
+    if kind == "surrogate":  # a MimicExplainer: the scoring explainer of its surrogate
         return _for_mimic(direct, X)
-    kind = SCORING_KIND_OF.get(name)
-    if kind is None:
+    if kind not in KINDS:
         raise ArgumentError(
             f"no scoring explainer for {name}; create_scoring_explainer takes a LinearExplainer, TreeExplainer, "
             f"KernelExplainer, DeepExplainer or MimicExplainer (or a TabularExplainer that chose one)"
         )
-    module_name, class_name = KINDS[kind]
-    scoring = getattr(importlib.import_module(module_name), class_name)(direct, X)
+    scoring = KINDS[kind](direct, X)
     if subset is not None:
         note = (
             f"the TabularExplainer's explain_subset ({len(subset)} features) is not applied: the scoring explainer "
@@ -73,7 +62,7 @@ def create_scoring_explainer(explainer: Any, X: Any = None) -> ScoringExplainer:
 
 def _for_mimic(mimic: Any, X: Any) -> ScoringExplainer:
     """The scoring explainer of a MimicExplainer's surrogate (linear or tree), which it explains exactly."""
-    inner = getattr(mimic, "_inner", None)
+    inner = getattr(mimic, "surrogate_explainer", None)
     if inner is None:
         raise ArgumentError("the MimicExplainer has no fitted surrogate explainer; construct it before scoring")
     scoring = create_scoring_explainer(inner, X)

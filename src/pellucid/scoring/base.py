@@ -12,7 +12,6 @@ the caller allows it.
 
 from __future__ import annotations
 
-import importlib
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,13 +32,9 @@ __all__ = ["ScoringExplainer", "PreparedRows", "KINDS", "save", "load"]
 
 logger = logging.getLogger(__name__)
 
-#: kind -> (module, class) of every scoring explainer this pellucid can rebuild.
-KINDS: dict[str, tuple[str, str]] = {
-    "linear": ("pellucid.scoring.linear", "LinearScoringExplainer"),
-    "tree": ("pellucid.scoring.tree", "TreeScoringExplainer"),
-    "kernel": ("pellucid.scoring.kernel", "KernelScoringExplainer"),
-    "deep": ("pellucid.scoring.deep", "DeepScoringExplainer"),
-}
+#: kind -> class of every scoring explainer this pellucid can rebuild; each subclass that declares a ``kind``
+#: registers itself (``pellucid.scoring`` imports all of them).
+KINDS: dict[str, type[ScoringExplainer]] = {}
 
 # Rows explained per vectorised call: bounds the memory of one call on a large batch.
 DEFAULT_CHUNK_ROWS = 10_000
@@ -86,6 +81,11 @@ class ScoringExplainer:
 
     kind: ClassVar[str] = "base"
     _required_arrays: ClassVar[tuple[str, ...]] = ()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "kind" in cls.__dict__:  # a kind that can be saved and loaded
+            KINDS[cls.kind] = cls
 
     features: list[str]
     classes: list | None
@@ -429,8 +429,7 @@ class ScoringExplainer:
         manifest = _artifact.read_manifest(
             path, known_kinds=tuple(KINDS), allow_pickle=allow_pickle, signing_key=signing_key
         )
-        module_name, class_name = KINDS[manifest.kind]
-        target = getattr(importlib.import_module(module_name), class_name)
+        target = KINDS[manifest.kind]
         if cls is not ScoringExplainer and not issubclass(target, cls):
             raise UnsafeArtifactError(
                 f"{path} holds a {manifest.kind!r} scoring explainer; {cls.__name__}.load expected a {cls.kind!r} one"

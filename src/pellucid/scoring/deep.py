@@ -14,7 +14,6 @@ with ``allow_pickle=True`` on both sides, the module is pickled.
 
 from __future__ import annotations
 
-import importlib
 import threading
 from typing import Any
 
@@ -121,7 +120,7 @@ class DeepScoringExplainer(ScoringExplainer):
 
     def __init__(self, explainer: Any, initialization_examples: Any = None) -> None:
         explainer = getattr(explainer, "explainer", explainer)  # TabularExplainer -> its direct explainer
-        if type(explainer).__name__ != "DeepExplainer" or not hasattr(explainer, "to_state"):
+        if getattr(explainer, "scoring_kind", None) != "deep" or not hasattr(explainer, "to_state"):
             raise ModelInterfaceError(
                 f"DeepScoringExplainer needs a fitted DeepExplainer; found {type(explainer).__name__}"
             )
@@ -133,7 +132,7 @@ class DeepScoringExplainer(ScoringExplainer):
         self.background_weights = np.asarray(state["background_weights"], dtype=np.float64)
         self.model = explainer.model
         self.features = list(explainer.features)
-        self.task, self.classes = explainer._task_and_classes()
+        self.task, self.classes = explainer.task_and_classes()
         self.classes = None if self.classes is None else list(self.classes)
         self.output_space = explainer.output_space
         self.method = explainer.method
@@ -152,9 +151,10 @@ class DeepScoringExplainer(ScoringExplainer):
     def deep_explainer(self) -> Any:
         """The DeepExplainer rebuilt from the stored state (built once, on first use)."""
         if self._deep is None:
-            module = importlib.import_module("pellucid.explainers.deep")
+            from pellucid.explainers.deep import DeepExplainer
+
             config = {**self.config, "features": list(self.features)}
-            self._deep = module.DeepExplainer.from_state(
+            self._deep = DeepExplainer.from_state(
                 self.model,
                 {"config": config, "background": self.background, "background_weights": self.background_weights},
             )

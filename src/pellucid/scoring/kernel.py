@@ -13,7 +13,6 @@ are exact; otherwise they are sampled with the saved seed.
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
 import numpy as np
@@ -48,14 +47,14 @@ class KernelScoringExplainer(ScoringExplainer):
 
     def __init__(self, explainer: Any, initialization_examples: Any = None) -> None:
         explainer = getattr(explainer, "explainer", explainer)  # TabularExplainer -> its direct explainer
-        if type(explainer).__name__ != "KernelExplainer" or getattr(explainer, "background", None) is None:
+        if getattr(explainer, "scoring_kind", None) != "kernel" or getattr(explainer, "background", None) is None:
             raise ModelInterfaceError(
                 f"KernelScoringExplainer needs a fitted KernelExplainer; found {type(explainer).__name__}"
             )
         self.notes = []
         background = explainer.background
         self.features = list(explainer.features)
-        self.task, self.classes = explainer._task_and_classes()
+        self.task, self.classes = explainer.task_and_classes()
         self._adopt_transformations(explainer)
         if initialization_examples is not None:
             rows = _like(background, self.prepare(initialization_examples).values)  # raw rows are transformed
@@ -81,8 +80,9 @@ class KernelScoringExplainer(ScoringExplainer):
     def kernel_explainer(self) -> Any:
         """The KernelExplainer rebuilt from the stored state (built once, on first use)."""
         if self._kernel is None:
-            module = importlib.import_module("pellucid.explainers.kernel")
-            self._kernel = module.KernelExplainer(
+            from pellucid.explainers.kernel import KernelExplainer
+
+            self._kernel = KernelExplainer(
                 self.model, self.background, features=self.features, classes=self.classes,
                 nclusters=None, model_task=self.task, **self.options,
             )

@@ -45,16 +45,16 @@ class LinearScoringExplainer(ScoringExplainer):
 
     def __init__(self, explainer: Any, initialization_examples: Any = None) -> None:
         explainer = getattr(explainer, "explainer", explainer)  # TabularExplainer -> its direct explainer
-        required = ("_coef", "_intercept", "_mean", "_task", "_classes")
-        if not all(hasattr(explainer, name) for name in required):
+        if getattr(explainer, "scoring_kind", None) != "linear" or not callable(getattr(explainer, "to_state", None)):
             raise ModelInterfaceError(
                 f"LinearScoringExplainer needs a fitted LinearExplainer; found {type(explainer).__name__}"
             )
-        self.coef = np.asarray(explainer._coef, dtype=np.float64)
-        self.intercept = np.asarray(explainer._intercept, dtype=np.float64)
-        self.mean = np.asarray(explainer._mean, dtype=np.float64)
-        self.task = explainer._task
-        self.classes = None if explainer._classes is None else list(explainer._classes)
+        state = explainer.to_state()
+        self.coef = np.asarray(state["coef"], dtype=np.float64)
+        self.intercept = np.asarray(state["intercept"], dtype=np.float64)
+        self.mean = np.asarray(state["mean"], dtype=np.float64)
+        self.task = state["task"]
+        self.classes = state["classes"]
         self.features = list(explainer.features)
         self.output_space = explainer.output_space
         self.method = explainer.method

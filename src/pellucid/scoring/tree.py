@@ -65,7 +65,7 @@ class TreeScoringExplainer(ScoringExplainer):
         if engine not in ENGINES:
             raise ArgumentError(f"engine must be one of {ENGINES}; found {engine!r}")
         explainer = getattr(explainer, "explainer", explainer)  # TabularExplainer -> its direct explainer
-        if type(explainer).__name__ != "TreeExplainer" or not hasattr(explainer, "info"):
+        if getattr(explainer, "scoring_kind", None) != "tree" or not hasattr(explainer, "info"):
             raise ModelInterfaceError(
                 f"TreeScoringExplainer needs a fitted TreeExplainer; found {type(explainer).__name__}"
             )
@@ -73,7 +73,7 @@ class TreeScoringExplainer(ScoringExplainer):
         self.info = dataclasses.replace(info, notes=list(info.notes))
         self.feature_perturbation = explainer.feature_perturbation
         self.features = list(explainer.features or default_feature_names(info.n_features))
-        self.task, self.classes = explainer._task_and_classes()
+        self.task, self.classes = explainer.task_and_classes()
         self.classes = None if self.classes is None else list(self.classes)
         self.output_space = info.output_space  # the trees' own space: scoring does not rescale to probabilities
         self.method = explainer.method
@@ -120,10 +120,11 @@ class TreeScoringExplainer(ScoringExplainer):
     def tree_explainer(self) -> Any:
         """The TreeExplainer rebuilt on the stored model (library models only; built once)."""
         if self._tree is None:
-            module = importlib.import_module("pellucid.explainers.tree")
+            from pellucid.explainers.tree import TreeExplainer
+
             background = None if self.background is None else Dataset(
                 values=self.background, feature_names=list(self.features), weights=self.background_weights)
-            self._tree = module.TreeExplainer(
+            self._tree = TreeExplainer(
                 self.model, background, features=list(self.features), classes=self.classes,
                 feature_perturbation=self.feature_perturbation, model_task=self.task,
             )
@@ -132,11 +133,13 @@ class TreeScoringExplainer(ScoringExplainer):
     def _ensemble_engine(self) -> Any:
         if self._engine is None:
             if self.feature_perturbation == "interventional":
-                engine_module = importlib.import_module("pellucid.explainers._tree_interventional")
-                self._engine = engine_module.InterventionalEngine(self.ensemble, self.background, self.background_weights)
+                from pellucid.explainers._tree_interventional import InterventionalEngine
+
+                self._engine = InterventionalEngine(self.ensemble, self.background, self.background_weights)
             else:
-                engine_module = importlib.import_module("pellucid.explainers._tree_engine")
-                self._engine = engine_module.PathDependentEngine(self.ensemble)
+                from pellucid.explainers._tree_engine import PathDependentEngine
+
+                self._engine = PathDependentEngine(self.ensemble)
         return self._engine
 
     def _expected(self) -> np.ndarray:
@@ -174,8 +177,9 @@ class TreeScoringExplainer(ScoringExplainer):
         """The model's output in the explained space before a binary margin is split: (n, n_tree_outputs)."""
         if self.ensemble is not None:
             return self.ensemble.predict(values)
-        models = importlib.import_module("pellucid.explainers._tree_models")
-        return models.raw_output(self.model, self.tree_explainer.info, values)
+        from pellucid.explainers._tree_models import raw_output
+
+        return raw_output(self.model, self.tree_explainer.info, values)
 
     def _predict(self, values: np.ndarray) -> np.ndarray:
         output = self._raw_output(values)
@@ -211,9 +215,10 @@ class TreeScoringExplainer(ScoringExplainer):
 
     @classmethod
     def _restore(cls, header: dict[str, Any], state: dict[str, Any], arrays: dict[str, np.ndarray], model: Any):
-        models = importlib.import_module("pellucid.explainers._tree_models")
+        from pellucid.explainers._tree_models import TreeModelInfo
+
         explainer = cls.__new__(cls)
-        explainer.info = models.TreeModelInfo(**state["model_info"])
+        explainer.info = TreeModelInfo(**state["model_info"])
         explainer.feature_perturbation = state["feature_perturbation"]
         if explainer.feature_perturbation not in ("tree_path_dependent", "interventional"):
             raise ValueError(f"unknown feature_perturbation {explainer.feature_perturbation!r}")
@@ -229,10 +234,11 @@ class TreeScoringExplainer(ScoringExplainer):
                 raise ValueError(f"the background's shape {explainer.background.shape} does not fit the features")
         explainer.model, explainer.ensemble = model, None
         if state.get("engine") == "pellucid":
-            ensemble_module = importlib.import_module("pellucid.explainers._tree_ensemble")
+            from pellucid.explainers._tree_ensemble import TreeEnsemble
+
             tree_arrays = {name[len(_ENSEMBLE_PREFIX):]: value for name, value in arrays.items()
                            if name.startswith(_ENSEMBLE_PREFIX)}
-            explainer.ensemble = ensemble_module.TreeEnsemble.from_arrays(tree_arrays)
+            explainer.ensemble = TreeEnsemble.from_arrays(tree_arrays)
             if explainer.ensemble.n_features != len(explainer.features):
                 raise ValueError(f"the trees use {explainer.ensemble.n_features} features; the manifest names "
                                  f"{len(explainer.features)}")

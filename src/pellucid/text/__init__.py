@@ -6,25 +6,24 @@ Names are imported lazily: ``HANExplainer`` needs torch (``pip install "pellucid
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
-_LAZY = {
-    "TextExplainer": "pellucid.text.explainer",
-    "HANExplainer": "pellucid.text.han",
-    "render_text_html": "pellucid.text.render",
-    "TextHighlight": "pellucid.text.render",
-    "TokenizedDocument": "pellucid.text.tokenize",
-}
-
-__all__ = list(_LAZY)
+__all__ = ["TextExplainer", "HANExplainer", "render_text_html", "TextHighlight", "TokenizedDocument"]
 
 
 def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
+    if name == "TextExplainer":
+        from pellucid.text.explainer import TextExplainer as value
+    elif name == "HANExplainer":
+        from pellucid.text.han import HANExplainer as value
+    elif name == "render_text_html":
+        from pellucid.text.render import render_text_html as value
+    elif name == "TextHighlight":
+        from pellucid.text.render import TextHighlight as value
+    elif name == "TokenizedDocument":
+        from pellucid.text.tokenize import TokenizedDocument as value
+    else:
         raise AttributeError(f"module 'pellucid.text' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
     globals()[name] = value
     return value
 

@@ -35,8 +35,8 @@ Examples
 
 from __future__ import annotations
 
+from pellucid.feature_map import FeatureMap, SharedOutput, as_feature_map
 from pellucid.transformations.dataframe_mapper import DataFrameMapper
-from pellucid.transformations.feature_map import FeatureMap, SharedOutput, as_feature_map
 from pellucid.transformations.fitted import Transformations, get_feature_map
 from pellucid.transformations.pipeline import pipeline_contains, split_pipeline
 from pellucid.transformations.raw import raw_explanation, raw_feature_importances

@@ -24,8 +24,8 @@ from sklearn.pipeline import Pipeline
 
 from pellucid.data import Dataset, as_dataset
 from pellucid.errors import DataShapeError, TransformationError, UnsupportedInputError, describe
+from pellucid.feature_map import FeatureMap, SharedOutput, as_feature_map
 from pellucid.transformations.dataframe_mapper import adopt_fitted_list, is_fitted, is_mapper
-from pellucid.transformations.feature_map import FeatureMap, SharedOutput, as_feature_map
 from pellucid.transformations.mapping import MIXES, map_transformer, transform_checked
 from pellucid.transformations.probe import probe_rows
 

@@ -18,7 +18,7 @@ import pandas as pd
 from pellucid.data import Dataset, as_dataset
 from pellucid.errors import ArgumentError, DataShapeError
 from pellucid.explanation import Explanation
-from pellucid.transformations.feature_map import as_feature_map
+from pellucid.feature_map import as_feature_map
 from pellucid.transformations.fitted import Transformations
 from pellucid.transformations.pipeline import pipeline_contains
 from pellucid.transformations.raw import raw_explanation

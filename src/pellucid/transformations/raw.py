@@ -1,25 +1,12 @@
-"""Map an engineered explanation to raw features: the one place where engineered values are summed.
-
-Local values: raw value of feature r = sum over engineered features e of ``weights[r, e] * value[e]`` per row
-and output. Every column of the map sums to 1, so additivity carries over: per row and output, the raw values
-sum to the engineered ones, and ``sum(raw values) + expected value = model output`` still holds. Expected
-values and model outputs are unchanged.
-
-Global-only explanations (no local values): the raw global value is the sum of the absolute map weights times
-the engineered global values. For importances that are mean absolute local values this is an upper bound of
-the raw mean absolute local value (triangle inequality), exact when a raw feature's engineered values never
-have opposite signs; the explanation's meta says so.
-"""
+"""Map an engineered explanation to raw features; the arithmetic is in the core (:mod:`pellucid._raw_mapping`)."""
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
-from pellucid.data import as_dataset
-from pellucid.errors import ArgumentError, DataShapeError, TransformationError
+from pellucid._raw_mapping import raw_state
+from pellucid.errors import ArgumentError
 from pellucid.explanation import Explanation
-from pellucid.transformations.feature_map import FeatureMap, as_feature_map
 
 __all__ = ["raw_explanation", "raw_feature_importances"]
 
@@ -61,36 +48,8 @@ def raw_explanation(
     >>> raw.local_values[0, :, 0].tolist()
     [0.3, 1.0]
     """
-    if not isinstance(explanation, Explanation):
-        raise ArgumentError(f"raw_explanation maps a pellucid Explanation; found {type(explanation).__name__}")
-    if explanation.is_raw:
-        raise ArgumentError("this explanation is already in raw features (is_raw=True); there is nothing to map")
-    fmap = _resolve_map(explanation, feature_map, raw_feature_names)
-    notes = list(fmap.notes)
-    changes: dict[str, Any] = {"features": fmap.raw_features, "is_raw": True}
-    if explanation.local_values is not None:
-        changes["local_values"] = fmap.raw_local(explanation.local_values)
-        if explanation.standard_errors is not None:
-            changes["standard_errors"] = fmap.raw_standard_errors(explanation.standard_errors)
-            notes.append("raw standard errors combine the engineered ones as if independent "
-                         "(root of the weighted sum of squares)")
-    else:
-        changes["global_values"] = fmap.raw_global(explanation.global_values)
-        notes.append("global-only explanation: each raw importance is the sum of its engineered importances, "
-                     "an upper bound of the raw mean absolute local value")
-    changes["eval_data"] = _raw_eval_data(eval_data_raw, explanation, fmap, notes)
-    meta = copy.deepcopy(explanation.meta)
-    meta.pop("feature_map", None)
-    meta["notes"] = list(meta.get("notes", [])) + notes
-    meta["raw_mapping"] = {
-        "engineered_features": fmap.groups(),
-        "allow_all_transformations": bool(fmap.shared),
-        "shared": [s.describe() for s in fmap.shared],
-        "global_values": "derived from raw local values" if explanation.local_values is not None
-        else "sum of engineered global values (upper bound)",
-    }
-    changes["meta"] = meta
-    return _new_explanation(explanation, changes)
+    _check(explanation, "raw_explanation")
+    return Explanation(**raw_state(explanation, feature_map, raw_feature_names, eval_data_raw))
 
 
 def raw_feature_importances(explanation: Explanation, feature_map: Any = None) -> list:
@@ -111,72 +70,10 @@ def raw_feature_importances(explanation: Explanation, feature_map: Any = None) -
         ``explain_global``, with or without local values): the overall importance per raw feature,
         ``[raw features]`` (like ``global_importance_values``), as the SDK's global explanations returned.
     """
-    raw = raw_explanation(explanation, feature_map)
-    if raw.local_values is not None and not _is_global(explanation):
-        return raw.local_importance_values
-    return raw.global_importance_values
+    _check(explanation, "raw_feature_importances")
+    return explanation.get_raw_feature_importances(feature_map)
 
 
-def _is_global(explanation: Explanation) -> bool:
-    """True for an explanation made by ``explain_global`` (marked ``meta["scope"] == "global"``) or global-only."""
-    return explanation.local_values is None or explanation.meta.get("scope") == "global"
-
-
-def _resolve_map(explanation: Explanation, feature_map: Any, raw_feature_names: list[str] | None) -> FeatureMap:
-    if feature_map is None:
-        record = explanation.meta.get("feature_map")
-        if record is None:
-            raise ArgumentError(
-                "pass feature_maps (a FeatureMap or a matrix of shape (n_raw, n_engineered)): this explanation "
-                "was not made by an explainer with transformations, so it records no feature map"
-            )
-        fmap = FeatureMap.from_meta(record, explanation.features)
-        if raw_feature_names is not None:
-            fmap = as_feature_map(fmap, raw_feature_names)
-    else:
-        fmap = as_feature_map(feature_map, raw_feature_names, explanation.features)
-    if fmap.n_engineered != explanation.n_features:
-        raise TransformationError(
-            f"the feature map has {fmap.n_engineered} engineered features but the explanation has "
-            f"{explanation.n_features}; pass the map of the transformations that made these features"
-        )
-    return fmap
-
-
-def _raw_eval_data(eval_data_raw: Any, explanation: Explanation, fmap: FeatureMap, notes: list[str]) -> Any:
-    if eval_data_raw is None:
-        if explanation.eval_data is not None:
-            notes.append("raw eval_data not given: the raw explanation holds no eval_data")
-        return None
-    if explanation.local_values is None:
-        notes.append("eval_data_raw ignored: a global-only explanation holds no rows")
-        return None
-    values = as_dataset(eval_data_raw, name="eval_data_raw").values
-    expected = (explanation.n_rows, fmap.n_raw)
-    if values.shape != expected:
-        raise DataShapeError(
-            f"eval_data_raw must have shape {expected} (one raw row per explained row); found {values.shape}"
-        )
-    return values
-
-
-def _new_explanation(explanation: Explanation, changes: dict[str, Any]) -> Explanation:
-    state = {
-        "method": explanation.method,
-        "task": explanation.task,
-        "classes": explanation.classes,
-        "local_values": None,
-        "global_values": None,
-        "expected_values": explanation.expected_values_array,
-        "eval_data": None,
-        "model_output": explanation.model_output,
-        "standard_errors": None,
-    }
-    if explanation.local_values is not None and changes.get("local_values") is not None:
-        # predictions do not depend on the features they are explained in
-        state["single_row"] = explanation.single_row
-        state["eval_y_predicted"] = explanation.eval_y_predicted
-        state["eval_y_predicted_proba"] = explanation.eval_y_predicted_proba
-    state.update(changes)
-    return Explanation(**state)
-
+def _check(explanation: Any, name: str) -> None:
+    if not isinstance(explanation, Explanation):
+        raise ArgumentError(f"{name} maps a pellucid Explanation; found {type(explanation).__name__}")
