@@ -133,7 +133,7 @@ def test_is_engineered_means_what_it_meant_in_the_sdk(classifier):
     scaler = ColumnTransformer([("scale", StandardScaler(), NAMES)]).fit(frame)
     model = LogisticRegression(max_iter=500).fit(scaler.transform(frame), Y)
     explainer = LinearExplainer(model, frame, transformations=scaler)
-    engineered = explainer.explain_local(frame.iloc[:2])
+    engineered = explainer.explain_local(frame.iloc[:2], raw=False)
     raw = explainer.explain_local(frame.iloc[:2], raw=True)
     assert engineered.is_engineered is True and raw.is_raw is True and raw.is_engineered is False
     mapped = plain.get_raw_explanation(np.eye(4))  # the SDK marked the mapped explanation engineered

@@ -258,8 +258,8 @@ class ModelWrapper:
         if output.dtype.kind not in "biuf":
             raise ProbabilitiesRequiredError(
                 f"{model_type_name(self.model)} is a classifier without predict_proba whose predict returns labels "
-                f"({output.dtype}), which cannot be explained as numbers; fit it with probabilities enabled "
-                "(e.g. SVC(probability=True)) to explain class probabilities"
+                f"({output.dtype}), which cannot be explained as numbers; to explain class "
+                f"probabilities give it predict_proba. {SVC_ADVICE}"
             )
         if output.ndim == 2 and output.shape[1] > 1:
             if model_task == "unknown":
@@ -281,8 +281,8 @@ class ModelWrapper:
         if classifier:
             self.notes.append(
                 f"{model_type_name(self.model)} is a classifier without predict_proba: its predicted labels are "
-                "explained as numbers (a regression of predict(), as in the old SDK). Fit it with probabilities "
-                "enabled (e.g. SVC(probability=True)) to explain class probabilities"
+                "explained as numbers (a regression of predict(), as in the old SDK). To explain class "
+                f"probabilities instead: {SVC_ADVICE}"
             )
         elif name != "predict":
             self.notes.append(

@@ -70,7 +70,7 @@ def test_transformations_list_of_integer_columns_on_numpy_and_sparse_input():
     for data in (raw, sp.csr_matrix(raw)):
         explanation = KernelExplainer(model, data[:10], transformations=fitted).explain_local(data[:3], raw=True)
         np.testing.assert_allclose(explanation.local_values, reference.local_values, atol=1e-12)
-        engineered = KernelExplainer(model, data[:10], transformations=fitted).explain_local(data[:3])
+        engineered = KernelExplainer(model, data[:10], transformations=fitted).explain_local(data[:3], raw=False)
         assert engineered.local_values.shape == (3, 6, 3)
 
 

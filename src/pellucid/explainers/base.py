@@ -654,7 +654,7 @@ def classes_without_probabilities(model: Any, explained: str) -> str:
            else "Classes is specified but model does not define predict_proba, only predict.")
     return (
         f"{sdk} classes= names the columns of class probabilities, but the model returns one value per row "
-        f"(explained: {explained}). Pass a model with predict_proba (e.g. SVC(probability=True)) or a function "
+        f"(explained: {explained}). Pass a model with predict_proba (for an SVC: CalibratedClassifierCV(SVC(), ensemble=False)) or a function "
         "returning one probability column per class; or drop classes= to explain the predicted values"
     )
 

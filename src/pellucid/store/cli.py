@@ -93,7 +93,8 @@ def run(args: argparse.Namespace) -> int:
         if out.is_dir() or not out.parent.is_dir():
             raise ArgumentError(f"--out must name a file in an existing folder; found {out}")
     if command == "list" and args.experiment:
-        records = list_experiment_explanations(args.experiment, tracking_uri=args.tracking_uri, comment=args.comment)
+        records = list_experiment_explanations(args.experiment, tracking_uri=args.tracking_uri, comment=args.comment,
+                                               timeout=args.timeout)
         if args.json:
             print(json.dumps(records, indent=1))
         else:

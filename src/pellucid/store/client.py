@@ -412,7 +412,8 @@ class ExplanationClient:
 
 
 def list_experiment_explanations(
-    experiment_name: str, *, tracking_uri: str | None = None, comment: str | None = None
+    experiment_name: str, *, tracking_uri: str | None = None, comment: str | None = None,
+    timeout: float | None = None,
 ) -> list[dict[str, Any]]:
     """The explanations stored on every run of an experiment, oldest upload first.
 
@@ -420,9 +421,11 @@ def list_experiment_explanations(
     ----------
     experiment_name : str
     tracking_uri : str, optional
-        Tracking store; defaults to MLFLOW_TRACKING_URI, else the embedded ``./pellucid_runs`` store.
+        Tracking store; default whatever MLflow itself would use (``mlflow.get_tracking_uri()``).
     comment : str, optional
         Keep only explanations uploaded with exactly this comment.
+    timeout : float, optional
+        Seconds the whole call may take (default ``$PELLUCID_STORE_TIMEOUT``, else 15).
 
     Returns
     -------
@@ -436,21 +439,26 @@ def list_experiment_explanations(
     """
     if not isinstance(experiment_name, str) or not experiment_name.strip():
         raise ArgumentError(f"experiment_name must be a non-empty string; found {experiment_name!r}")
-    uri, client, _ = _connect(tracking_uri)
-    with fail_fast(), mlflow_errors(f"looking up experiment {experiment_name!r}", uri):
-        experiment = client.get_experiment_by_name(experiment_name)
+    deadline = Deadline(resolve_timeout(timeout))
+    uri, client, _ = _connect(tracking_uri, deadline)
+    experiment = _bounded(f"looking up experiment {experiment_name!r}", uri,
+                          lambda: client.get_experiment_by_name(experiment_name), deadline)
     if experiment is None:
         raise StoreNotFoundError(f"expected an experiment named {experiment_name!r} at {describe_uri(uri)}; found none")
-    records: list[dict[str, Any]] = []
-    with mlflow_errors(f"listing the runs of experiment {experiment_name!r}", uri):
+
+    def all_runs() -> list[Any]:
+        found: list[Any] = []
         page_token = None
         while True:
             runs = client.search_runs([experiment.experiment_id], max_results=1000, page_token=page_token)
-            for run in runs:
-                records.extend(_parse_records(run_tags(run), run.info.run_id))
+            found.extend(runs)
             page_token = getattr(runs, "token", None)
             if not page_token:
-                break
+                return found
+
+    records: list[dict[str, Any]] = []
+    for run in _bounded(f"listing the runs of experiment {experiment_name!r}", uri, all_runs, deadline):
+        records.extend(_parse_records(run_tags(run), run.info.run_id))
     if comment is not None:
         records = [record for record in records if record["comment"] == comment]
     return sorted(records, key=lambda record: record["upload_time"] or "")
