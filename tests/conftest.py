@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import fnmatch
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -70,3 +71,19 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, exitstatu
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if _unexpected and _in_ci() and exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.NO_TESTS_COLLECTED):
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+@pytest.fixture(autouse=True)
+def _mlflow_state_stays_in_its_test():
+    """MLflow keeps a tracking URI, an active experiment id and active runs per process; a test that set them
+    (the compat notebooks do, as the notebooks did) must not point the next test at a store it never created."""
+    yield
+    mlflow = sys.modules.get("mlflow")
+    if mlflow is None:
+        return
+    while mlflow.active_run() is not None:
+        mlflow.end_run()
+    from mlflow.tracking import _tracking_service, fluent
+
+    fluent._active_experiment_id = None
+    _tracking_service.utils._tracking_uri = None

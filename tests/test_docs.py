@@ -122,7 +122,8 @@ def subprocess_env(bin_dir: Path | None = None) -> dict[str, str]:
     env["MPLBACKEND"] = "Agg"
     env["PYTHONHASHSEED"] = "0"
     env.setdefault("OMP_NUM_THREADS", "1")
-    env.pop("MLFLOW_TRACKING_URI", None)
+    for name in [name for name in env if name.startswith("MLFLOW_")]:  # a page starts from MLflow's defaults
+        env.pop(name)
     if bin_dir is not None:
         env["PATH"] = os.pathsep.join([str(bin_dir), env.get("PATH", "")])
     return env

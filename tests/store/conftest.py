@@ -91,6 +91,10 @@ def mlflow_server(tmp_path_factory: pytest.TempPathFactory):
 def no_tracking_uri_set_in_process(monkeypatch: pytest.MonkeyPatch) -> None:
     """A URI a test sets with ``mlflow.set_tracking_uri`` does not leak into the next test."""
     monkeypatch.setattr("mlflow.tracking._tracking_service.utils._tracking_uri", None)
+    # an experiment another test set (mlflow.set_experiment) is cached by id; in this test's store it may not exist
+    monkeypatch.setattr("mlflow.tracking.fluent._active_experiment_id", None)
+    monkeypatch.delenv("MLFLOW_EXPERIMENT_ID", raising=False)
+    monkeypatch.delenv("MLFLOW_EXPERIMENT_NAME", raising=False)
 
 
 @pytest.fixture(scope="session")
