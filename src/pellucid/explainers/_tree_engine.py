@@ -21,6 +21,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from pellucid._locks import LockedPickling
 from pellucid.explainers import _tree_warmup
 from pellucid.explainers._tree_ensemble import TreeEnsemble
 from pellucid.explainers._tree_numpy import LazyLeafPaths, path_dependent_chunks, path_dependent_values
@@ -144,7 +145,7 @@ class PathTables(NamedTuple):
     note: str
 
 
-class PathDependentEngine:
+class PathDependentEngine(LockedPickling):
     """Path-dependent TreeSHAP over one ensemble.
 
     Parameters
@@ -164,15 +165,6 @@ class PathDependentEngine:
         self._tables: PathTables | None = None
         self._numpy = LazyLeafPaths(ensemble)
 
-
-    def __getstate__(self) -> dict:
-        state = self.__dict__.copy()
-        state.pop("_lock", None)  # locks do not pickle (explainers travel to Dask workers)
-        return state
-
-    def __setstate__(self, state: dict) -> None:
-        self.__dict__.update(state)
-        self._lock = threading.Lock()
 
     @property
     def notes(self) -> list[str]:

@@ -32,6 +32,7 @@ import threading
 import numpy as np
 from numba import njit, prange
 
+from pellucid._locks import LockedPickling
 from pellucid.explainers import _tree_warmup
 from pellucid.explainers._tree_engine import (
     BLOCK_BYTES,
@@ -303,7 +304,7 @@ def shap_interventional(X, phi, n_chunks, block, B, weights, tree_has_table, nod
 
 
 # ---------------------------------------------------------------------------------------------- engine
-class InterventionalEngine:
+class InterventionalEngine(LockedPickling):
     """Interventional TreeSHAP of one ensemble against one weighted background.
 
     Parameters
@@ -338,15 +339,6 @@ class InterventionalEngine:
         if _tree_warmup.ready("interventional"):
             self._compiled_arrays()
 
-
-    def __getstate__(self) -> dict:
-        state = self.__dict__.copy()
-        state.pop("_lock", None)  # locks do not pickle (explainers travel to Dask workers)
-        return state
-
-    def __setstate__(self, state: dict) -> None:
-        self.__dict__.update(state)
-        self._lock = threading.Lock()
 
     def _compiled_arrays(self) -> tuple:
         """The compiled kernels' tables and layout, built once (under the lock) and never changed."""

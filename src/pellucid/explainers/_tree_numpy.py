@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from pellucid._locks import LockedPickling
 from pellucid.explainers._tree_ensemble import CATEGORICAL, DEFAULT_LEFT, ZERO_MISSING, TreeEnsemble
 
 __all__ = ["node_depths", "fill_node_means", "goes_left", "predict", "LeafPaths", "leaf_paths",
@@ -350,7 +351,7 @@ def interventional_chunks(paths: LeafPaths, rows: np.ndarray, n_background: int)
     return [(start, min(start + step, rows.shape[0])) for start in range(0, rows.shape[0], step)]
 
 
-class LazyLeafPaths:
+class LazyLeafPaths(LockedPickling):
     """:func:`leaf_paths` of one ensemble, built once on first use (thread safe)."""
 
     def __init__(self, ensemble: TreeEnsemble) -> None:
@@ -360,15 +361,6 @@ class LazyLeafPaths:
         self._usable: bool | None = None
         self._w1: np.ndarray | None = None
 
-
-    def __getstate__(self) -> dict:
-        state = self.__dict__.copy()
-        state.pop("_lock", None)  # locks do not pickle (explainers travel to Dask workers)
-        return state
-
-    def __setstate__(self, state: dict) -> None:
-        self.__dict__.update(state)
-        self._lock = threading.Lock()
 
     @property
     def usable(self) -> bool:

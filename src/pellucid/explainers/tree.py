@@ -38,6 +38,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from pellucid._locks import LockedPickling
 from pellucid.common.constants import ShapValuesOutput
 from pellucid.data import Dataset
 from pellucid.errors import ArgumentError, DataShapeError, DataValueError, ModelInterfaceError, PellucidError
@@ -63,7 +64,7 @@ FEATURE_PERTURBATIONS = ("tree_path_dependent", "interventional")
 _LIBRARY_NAMES = {"lightgbm": "LightGBM", "xgboost": "XGBoost", "catboost": "CatBoost"}
 
 
-class TreeExplainer(BaseExplainer):
+class TreeExplainer(LockedPickling, BaseExplainer):
     """Exact SHAP values for tree models.
 
     Parameters
@@ -119,6 +120,7 @@ class TreeExplainer(BaseExplainer):
     """
 
     method: ClassVar[str] = "tree_shap"
+    _PICKLE_LOCKS: ClassVar[dict[str, Any]] = {"_lazy_lock": threading.RLock}
     name = "tree"
     capabilities = frozenset({"local", "global", "distributed"})
     scoring_kind = "tree"
@@ -205,15 +207,6 @@ class TreeExplainer(BaseExplainer):
         # one explainer may serve many threads: lazy reads of the trees and engine builds run once, under this lock
         self._lazy_lock = threading.RLock()
 
-
-    def __getstate__(self) -> dict:
-        state = self.__dict__.copy()
-        state.pop("_lazy_lock", None)  # locks do not pickle (explainers travel to Dask workers)
-        return state
-
-    def __setstate__(self, state: dict) -> None:
-        self.__dict__.update(state)
-        self._lazy_lock = threading.RLock()
 
     # ------------------------------------------------------------------ BaseExplainer hooks
     @classmethod
